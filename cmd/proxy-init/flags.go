@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/proxy-init/netlink-native/nat"
+	"github.com/spf13/pflag"
+)
+
+// options holds the raw flag values; toConfig turns them into a nat.Config.
+type options struct {
+	incoming, outgoing      int
+	uid, gid                int64
+	redirect                []string
+	inIgnore, outIgnore     []string
+	subnets, outSubnets     []string
+	simulate                bool
+	netns                   string
+	wait                    bool
+	closeWait               int
+	logFormat, logLevel     string
+	iptablesMode            string
+	ipv6                    bool
+	firewallBin, firewallSv string
+}
+
+// newFlagSet declares upstream proxy-init's flags with their names, short
+// forms and meanings, plus --outbound-subnets-to-ignore.
+func newFlagSet(o *options) *pflag.FlagSet {
+	d := nat.DefaultConfig()
+	fs := pflag.NewFlagSet("proxy-init", pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.IntVarP(&o.incoming, "incoming-proxy-port", "p", int(d.InboundProxyPort), "port to redirect incoming traffic to")
+	fs.IntVarP(&o.outgoing, "outgoing-proxy-port", "o", int(d.OutboundProxyPort), "port to redirect outgoing traffic to")
+	fs.Int64VarP(&o.uid, "proxy-uid", "u", d.ProxyUID, "uid of the proxy, whose outbound traffic is not redirected (<= 0: none)")
+	fs.Int64VarP(&o.gid, "proxy-gid", "g", d.ProxyGID, "gid of the proxy, whose outbound traffic is not redirected (<= 0: none)")
+	fs.StringSliceVarP(&o.redirect, "ports-to-redirect", "r", nil, "redirect only these inbound ports (default: all)")
+	fs.StringSliceVar(&o.inIgnore, "inbound-ports-to-ignore", nil, "inbound destination ports and ranges (a-b) not to redirect")
+	fs.StringSliceVar(&o.outIgnore, "outbound-ports-to-ignore", nil, "outbound destination ports and ranges (a-b) not to redirect")
+	fs.StringSliceVar(&o.subnets, "subnets-to-ignore", nil, "inbound source CIDRs not to redirect (IPv4 and IPv6 mixed)")
+	fs.StringSliceVar(&o.outSubnets, "outbound-subnets-to-ignore", nil, "outbound destination CIDRs not to redirect")
+	fs.BoolVar(&o.simulate, "simulate", false, "print the ruleset in nft syntax and change nothing")
+	fs.StringVar(&o.netns, "netns", "", "path of the network namespace to act in (needs CAP_SYS_ADMIN besides CAP_NET_ADMIN)")
+	fs.BoolVarP(&o.wait, "use-wait-flag", "w", false, "accepted for compatibility; ignored (there is no xtables lock to wait for)")
+	fs.IntVar(&o.closeWait, "timeout-close-wait-secs", 0, "set net.netfilter.nf_conntrack_tcp_timeout_close_wait in the namespace (0: leave it)")
+	fs.StringVar(&o.logFormat, "log-format", "plain", "log format: plain or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&o.iptablesMode, "iptables-mode", "", "accepted for compatibility; ignored (rules go to nf_tables over netlink)")
+	fs.BoolVar(&o.ipv6, "ipv6", d.IPv6, "program IPv6 as well as IPv4")
+	fs.StringVar(&o.firewallBin, "firewall-bin-path", "", "accepted for compatibility; ignored (no iptables binary is run)")
+	fs.StringVar(&o.firewallSv, "firewall-save-bin-path", "", "accepted for compatibility; ignored (no iptables-save binary is run)")
+	return fs
+}
+
+// toConfig parses the list flags and range-checks the numbers. Errors are
+// *nat.ConfigError naming the flag and the offending value.
+func (o *options) toConfig() (nat.Config, error) {
+	c := nat.Config{ProxyUID: o.uid, ProxyGID: o.gid, IPv6: o.ipv6}
+	var err error
+	if c.InboundProxyPort, err = port("--incoming-proxy-port", o.incoming); err != nil {
+		return c, err
+	}
+	if c.OutboundProxyPort, err = port("--outgoing-proxy-port", o.outgoing); err != nil {
+		return c, err
+	}
+	if o.uid < -1 {
+		return c, &nat.ConfigError{Flag: "--proxy-uid", Value: fmt.Sprint(o.uid), Reason: "must be -1 (none) or a uid"}
+	}
+	if o.gid < -1 {
+		return c, &nat.ConfigError{Flag: "--proxy-gid", Value: fmt.Sprint(o.gid), Reason: "must be -1 (none) or a gid"}
+	}
+	if o.closeWait < 0 {
+		return c, &nat.ConfigError{Flag: "--timeout-close-wait-secs", Value: fmt.Sprint(o.closeWait), Reason: "must not be negative"}
+	}
+	for _, l := range []struct {
+		flag  string
+		items []string
+		dst   *[]nat.PortRange
+	}{
+		{"--ports-to-redirect", o.redirect, &c.PortsToRedirect},
+		{"--inbound-ports-to-ignore", o.inIgnore, &c.InboundPortsToIgnore},
+		{"--outbound-ports-to-ignore", o.outIgnore, &c.OutboundPortsToIgnore},
+	} {
+		if *l.dst, err = portItems(l.flag, l.items); err != nil {
+			return c, err
+		}
+	}
+	if c.InboundSubnetsToIgnore, err = prefixItems("--subnets-to-ignore", o.subnets); err != nil {
+		return c, err
+	}
+	if c.OutboundSubnetsToIgnore, err = prefixItems("--outbound-subnets-to-ignore", o.outSubnets); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+func port(flag string, v int) (uint16, error) {
+	if v < 1 || v > 65535 {
+		return 0, &nat.ConfigError{Flag: flag, Value: fmt.Sprint(v), Reason: "must be a port between 1 and 65535"}
+	}
+	return uint16(v), nil
+}
+
+// portItems parses the items of a repeatable, comma-separated flag. A flag
+// given once with an empty value ("--inbound-ports-to-ignore=") is an empty
+// list, as upstream treats it; an empty item among others is an error.
+func portItems(flag string, items []string) ([]nat.PortRange, error) {
+	if len(items) == 1 && items[0] == "" {
+		return nil, nil
+	}
+	var out []nat.PortRange
+	for _, it := range items {
+		r, err := nat.ParsePortRange(it)
+		if err != nil {
+			return nil, &nat.ConfigError{Flag: flag, Value: it, Reason: err.Error()}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func prefixItems(flag string, items []string) ([]netip.Prefix, error) {
+	if len(items) == 1 && items[0] == "" {
+		return nil, nil
+	}
+	var out []netip.Prefix
+	for _, it := range items {
+		p, err := nat.ParsePrefix(it)
+		if err != nil {
+			return nil, &nat.ConfigError{Flag: flag, Value: it, Reason: err.Error()}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

@@ -1,0 +1,208 @@
+// Package nfnl speaks just enough nfnetlink to send one nf_tables batch and
+// to read the ruleset generation id: a raw NETLINK_NETFILTER socket, opened in
+// a chosen network namespace, with replies matched to the messages we sent.
+//
+// It exists because google/nftables' Conn.Flush asks for an acknowledgement
+// of every message (which overflows the receive buffer on large batches and
+// costs a round of parsing per message), cannot carry the generation id that
+// makes a replace conditional, and reports errors without saying which
+// message failed. Message contents (expressions, user data) are still built
+// with google/nftables and mdlayher/netlink.
+package nfnl
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mdlayher/netlink"
+	"github.com/proxy-init/netlink-native/internal/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Socket is a NETLINK_NETFILTER socket bound to one network namespace.
+type Socket struct {
+	fd  int
+	seq uint32
+}
+
+// Open opens the socket inside the namespace nsFD (negative: our own).
+func Open(nsFD int) (*Socket, error) {
+	var fd int
+	err := netns.Do(nsFD, func() (err error) {
+		fd, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open netfilter netlink socket: %w", err)
+	}
+	s := &Socket{fd: fd, seq: uint32(time.Now().UnixNano())}
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("bind netlink socket: %w", err)
+	}
+	// Errors then carry the kernel's own explanation and only the header of
+	// the failed message, not a copy of it.
+	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_EXT_ACK, 1)
+	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
+	tv := unix.NsecToTimeval(int64(30 * time.Second))
+	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	return s, nil
+}
+
+// Close releases the socket.
+func (s *Socket) Close() error { return unix.Close(s.fd) }
+
+func (s *Socket) nextSeq() uint32 {
+	s.seq++
+	return s.seq
+}
+
+// send writes messages in one datagram; a batch must arrive in one piece.
+func (s *Socket) send(msgs []netlink.Message) error {
+	size := 0
+	for i := range msgs {
+		size += nlmsgAlign(unix.NLMSG_HDRLEN + len(msgs[i].Data))
+	}
+	buf := make([]byte, 0, size)
+	for i := range msgs {
+		msgs[i].Header.Length = uint32(unix.NLMSG_HDRLEN + len(msgs[i].Data))
+		b, err := msgs[i].MarshalBinary()
+		if err != nil {
+			return err
+		}
+		buf = append(buf, b...)
+	}
+	// The kernel refuses a datagram larger than the send buffer; only a large
+	// batch pays for raising it. SO_SNDBUFFORCE works with CAP_NET_ADMIN,
+	// which we need anyway, and is not capped by net.core.wmem_max.
+	if size > 200<<10 {
+		if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, size+4096); err != nil {
+			_ = unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, size+4096)
+		}
+	}
+	if err := unix.Sendto(s.fd, buf, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return fmt.Errorf("send to kernel: %w", err)
+	}
+	return nil
+}
+
+// receive reads one datagram and splits it into messages.
+func (s *Socket) receive(buf []byte) ([]netlink.Message, error) {
+	for {
+		n, _, err := unix.Recvfrom(s.fd, buf, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if errors.Is(err, unix.EAGAIN) {
+			return nil, errors.New("no answer from the kernel within 30s")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("receive from kernel: %w", err)
+		}
+		return parseMessages(buf[:n])
+	}
+}
+
+func parseMessages(b []byte) ([]netlink.Message, error) {
+	var out []netlink.Message
+	for len(b) >= unix.NLMSG_HDRLEN {
+		l := int(binary.NativeEndian.Uint32(b))
+		if l < unix.NLMSG_HDRLEN || l > len(b) {
+			return nil, errors.New("malformed netlink message from kernel")
+		}
+		var m netlink.Message
+		if err := m.UnmarshalBinary(b[:l]); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+		b = b[min(nlmsgAlign(l), len(b)):]
+	}
+	return out, nil
+}
+
+func nlmsgAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
+
+// nlError decodes an NLMSG_ERROR payload: the errno (0 for an ack), the
+// sequence number of the message it answers, and the kernel's text if any.
+func nlError(m netlink.Message) (errno unix.Errno, seq uint32, text string) {
+	d := m.Data
+	if len(d) < 4+unix.NLMSG_HDRLEN {
+		return unix.EINVAL, 0, ""
+	}
+	errno = unix.Errno(-int32(binary.NativeEndian.Uint32(d)))
+	seq = binary.NativeEndian.Uint32(d[4+8:])
+	if m.Header.Flags&0x200 == 0 { // NLM_F_ACK_TLVS
+		return errno, seq, ""
+	}
+	off := 4 + unix.NLMSG_HDRLEN
+	if m.Header.Flags&0x100 == 0 { // NLM_F_CAPPED: no copy of our message
+		off = 4 + int(binary.NativeEndian.Uint32(d[4:]))
+	}
+	if off > len(d) {
+		return errno, seq, ""
+	}
+	ad, err := netlink.NewAttributeDecoder(d[nlmsgAlign(off):])
+	if err != nil {
+		return errno, seq, ""
+	}
+	for ad.Next() {
+		if ad.Type() == unix.NLMSGERR_ATTR_MSG {
+			text = ad.String()
+		}
+	}
+	return errno, seq, text
+}
+
+// nfgenmsg is the header every nfnetlink message starts with.
+func nfgenmsg(family uint8, resID uint16) []byte {
+	return []byte{family, unix.NFNETLINK_V0, byte(resID >> 8), byte(resID)}
+}
+
+func nftType(msg int) netlink.HeaderType {
+	return netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | msg)
+}
+
+// Generation returns the ruleset generation id, which the kernel bumps on
+// every committed change in the namespace.
+func (s *Socket) Generation() (uint32, error) {
+	seq := s.nextSeq()
+	req := netlink.Message{
+		Header: netlink.Header{Type: nftType(unix.NFT_MSG_GETGEN), Flags: netlink.Request, Sequence: seq},
+		Data:   nfgenmsg(unix.AF_UNSPEC, 0),
+	}
+	if err := s.send([]netlink.Message{req}); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 4096)
+	for {
+		msgs, err := s.receive(buf)
+		if err != nil {
+			return 0, err
+		}
+		for _, m := range msgs {
+			if m.Header.Sequence != seq {
+				continue
+			}
+			if m.Header.Type == netlink.Error {
+				errno, _, _ := nlError(m)
+				return 0, fmt.Errorf("read ruleset generation: %w", errno)
+			}
+			if len(m.Data) < 4 {
+				return 0, errors.New("short generation message")
+			}
+			ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+			if err != nil {
+				return 0, err
+			}
+			ad.ByteOrder = binary.BigEndian
+			for ad.Next() {
+				if ad.Type() == unix.NFTA_GEN_ID {
+					return ad.Uint32(), nil
+				}
+			}
+			return 0, errors.New("generation message without an id")
+		}
+	}
+}

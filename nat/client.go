@@ -1,0 +1,238 @@
+package nat
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/google/nftables"
+	"github.com/proxy-init/netlink-native/internal/nfnl"
+	"golang.org/x/sys/unix"
+)
+
+// Client installs, reads and removes our tables in one network namespace.
+// It is safe to keep for the life of a process and to call repeatedly.
+type Client struct {
+	nsFD int
+	log  *slog.Logger
+	sock *nfnl.Socket
+	read *nftables.Conn
+
+	// beforeCommit lets tests alter a batch just before it is sent.
+	beforeCommit func(*nfnl.Batch)
+}
+
+// Options configures a Client.
+type Options struct {
+	// NetNSFD is an open network namespace file to act in; the process's
+	// own namespace is used when it is negative. The caller keeps it open
+	// for the life of the Client. Opening a socket in another namespace
+	// needs CAP_SYS_ADMIN (setns) as well as CAP_NET_ADMIN.
+	NetNSFD int
+	// Logger receives one line per decision; nil discards them.
+	Logger *slog.Logger
+}
+
+// NewClient opens a netlink socket in the namespace.
+func NewClient(o Options) (*Client, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	sock, err := nfnl.Open(o.NetNSFD)
+	if err != nil {
+		return nil, explain(err, o.NetNSFD >= 0)
+	}
+	return &Client{nsFD: o.NetNSFD, log: log, sock: sock}, nil
+}
+
+// Close releases the sockets.
+func (c *Client) Close() error {
+	if c.read != nil {
+		_ = c.read.CloseLasting()
+	}
+	return c.sock.Close()
+}
+
+// reader opens the dump connection on first use: a fresh install never
+// needs it, and it costs a socket and a thread switch into the namespace.
+func (c *Client) reader() (*nftables.Conn, error) {
+	if c.read != nil {
+		return c.read, nil
+	}
+	opts := []nftables.ConnOption{nftables.AsLasting()}
+	if c.nsFD >= 0 {
+		opts = append(opts, nftables.WithNetNSFd(c.nsFD))
+	}
+	conn, err := nftables.New(opts...)
+	if err != nil {
+		return nil, explain(fmt.Errorf("open netlink socket for reading: %w", err), c.nsFD >= 0)
+	}
+	c.read = conn
+	return conn, nil
+}
+
+// Outcome says what Apply did.
+type Outcome int
+
+const (
+	Installed Outcome = iota // the tables did not exist and were created
+	Replaced                 // the tables differed and were replaced
+	Unchanged                // the tables already equalled the plan
+)
+
+func (o Outcome) String() string {
+	return [...]string{"installed", "replaced", "unchanged"}[o]
+}
+
+// maxAttempts bounds the retries when other writers keep changing the
+// ruleset between our read and our write.
+const maxAttempts = 20
+
+// Apply makes our tables equal to the plan, in one transaction.
+//
+// The first attempt assumes a fresh namespace, the common case of a pod's
+// init container: one batch creates the tables with the exclusive flag, and
+// the kernel refuses the whole batch if any of them exists. Only then are the
+// live tables read; if they already equal the plan nothing is written, else
+// one batch deletes and re-creates them, conditional on the ruleset
+// generation read, and is retried if someone else committed in between.
+func (c *Client) Apply(rs *Ruleset) (Outcome, error) {
+	b := &nfnl.Batch{}
+	rs.addTables(b, true)
+	// A table of a family the plan leaves out (IPv6 turned off since the last
+	// run) must not survive; creating and deleting it exclusively in the same
+	// batch proves it absent at no cost.
+	for _, fam := range []Family{IPv4, IPv6} {
+		if rs.Table(fam) == nil {
+			b.AddTable(uint8(fam), TableName, true)
+			b.DelTable(uint8(fam), TableName)
+		}
+	}
+	err := c.commit(b, 0)
+	if err == nil {
+		c.log.Info("installed rules", "tables", len(rs.Tables), "rules", rs.RuleCount(), "messages", b.Len())
+		return Installed, nil
+	}
+	if !errors.Is(err, unix.EEXIST) {
+		return 0, explain(err, c.nsFD >= 0)
+	}
+	for range maxAttempts {
+		gen, live, err := c.snapshot()
+		if err != nil {
+			return 0, err
+		}
+		if live.Listing(false) == rs.Listing(false) {
+			c.log.Info("rules already installed and up to date; nothing changed", "generation", gen)
+			return Unchanged, nil
+		}
+		b := &nfnl.Batch{}
+		for _, t := range live.Tables {
+			b.DelTable(uint8(t.Family), t.Name)
+		}
+		rs.addTables(b, false)
+		err = c.commit(b, gen)
+		if errors.Is(err, nfnl.ErrGenerationChanged) {
+			c.log.Debug("ruleset changed while applying; reading it again", "generation", gen)
+			continue
+		}
+		if err != nil {
+			return 0, explain(err, c.nsFD >= 0)
+		}
+		c.log.Info("replaced rules that differed from the configuration", "tables", len(rs.Tables), "rules", rs.RuleCount())
+		return Replaced, nil
+	}
+	return 0, fmt.Errorf("apply: the ruleset kept changing under us for %d attempts; another process is rewriting it", maxAttempts)
+}
+
+func (c *Client) commit(b *nfnl.Batch, gen uint32) error {
+	if c.beforeCommit != nil {
+		c.beforeCommit(b)
+	}
+	return c.sock.Commit(b, gen)
+}
+
+// snapshot reads our tables and the generation they belong to. Reading takes
+// several dump requests; a generation that moved during them means the read
+// may mix two rulesets, so it is repeated.
+func (c *Client) snapshot() (uint32, *Ruleset, error) {
+	conn, err := c.reader()
+	if err != nil {
+		return 0, nil, err
+	}
+	for range maxAttempts {
+		before, err := c.sock.Generation()
+		if err != nil {
+			return 0, nil, explain(err, c.nsFD >= 0)
+		}
+		live, err := readLive(conn)
+		if err != nil {
+			return 0, nil, explain(err, c.nsFD >= 0)
+		}
+		after, err := c.sock.Generation()
+		if err != nil {
+			return 0, nil, explain(err, c.nsFD >= 0)
+		}
+		if before == after {
+			return after, live, nil
+		}
+	}
+	return 0, nil, fmt.Errorf("read rules: the ruleset kept changing under us for %d attempts", maxAttempts)
+}
+
+// Live returns our tables as the kernel has them, with counters.
+func (c *Client) Live() (*Ruleset, error) {
+	_, live, err := c.snapshot()
+	return live, err
+}
+
+// Remove deletes our tables, and nothing else, in one transaction. It
+// reports whether there was anything to remove.
+func (c *Client) Remove() (bool, error) {
+	for range maxAttempts {
+		gen, live, err := c.snapshot()
+		if err != nil {
+			return false, err
+		}
+		if len(live.Tables) == 0 {
+			c.log.Info("no proxy-init tables to remove")
+			return false, nil
+		}
+		b := &nfnl.Batch{}
+		for _, t := range live.Tables {
+			b.DelTable(uint8(t.Family), t.Name)
+		}
+		err = c.commit(b, gen)
+		if errors.Is(err, nfnl.ErrGenerationChanged) {
+			continue
+		}
+		if err != nil {
+			return false, explain(err, c.nsFD >= 0)
+		}
+		c.log.Info("removed proxy-init tables", "tables", len(live.Tables))
+		return true, nil
+	}
+	return false, fmt.Errorf("remove: the ruleset kept changing under us for %d attempts", maxAttempts)
+}
+
+// Verify compares the live tables with the plan. It returns "" when they
+// are equal, else a line diff of the two listings (- planned, + live).
+func (c *Client) Verify(rs *Ruleset) (string, error) {
+	live, err := c.Live()
+	if err != nil {
+		return "", err
+	}
+	return Diff(rs.Listing(false), live.Listing(false)), nil
+}
+
+// IPv6Available reports whether the running kernel has IPv6. A kernel booted
+// with ipv6.disable=1 has no /proc/sys/net/ipv6; where /proc is not mounted
+// at all (an empty chroot) we cannot tell, and let the kernel decide.
+func IPv6Available() bool {
+	if _, err := os.Stat("/proc/sys/net"); err != nil {
+		return true
+	}
+	_, err := os.Stat("/proc/sys/net/ipv6")
+	return err == nil
+}

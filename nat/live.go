@@ -1,0 +1,152 @@
+package nat
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+
+	"github.com/google/nftables"
+)
+
+// readLive reads our tables back from the kernel into the ruleset model. It
+// uses google/nftables' dump requests, which decode rules into expressions.
+func readLive(conn *nftables.Conn) (*Ruleset, error) {
+	rs := &Ruleset{}
+	for _, fam := range []Family{IPv4, IPv6} {
+		t, err := readTable(conn, fam)
+		if err != nil {
+			return nil, fmt.Errorf("read table %s %s: %w", fam, TableName, err)
+		}
+		if t != nil {
+			rs.Tables = append(rs.Tables, t)
+		}
+	}
+	return rs, nil
+}
+
+func readTable(conn *nftables.Conn, fam Family) (*Table, error) {
+	tables, err := conn.ListTablesOfFamily(nftables.TableFamily(fam))
+	if err != nil {
+		return nil, err
+	}
+	var nt *nftables.Table
+	for _, t := range tables {
+		if t.Name == TableName {
+			nt = t
+		}
+	}
+	if nt == nil {
+		return nil, nil
+	}
+	t := &Table{Family: fam, Name: TableName}
+
+	sets, err := conn.GetSets(nt)
+	if err != nil {
+		return nil, fmt.Errorf("list sets: %w", err)
+	}
+	for _, ns := range sets {
+		s, err := readSet(conn, ns)
+		if err != nil {
+			return nil, err
+		}
+		t.Sets = append(t.Sets, s)
+	}
+
+	chains, err := conn.ListChainsOfTableFamily(nftables.TableFamily(fam))
+	if err != nil {
+		return nil, fmt.Errorf("list chains: %w", err)
+	}
+	for _, nc := range chains {
+		if nc.Table.Name != TableName {
+			continue
+		}
+		c := &Chain{Name: nc.Name}
+		if nc.Hooknum != nil {
+			c.Hook = &Hook{Name: hookName(*nc.Hooknum), Type: string(nc.Type), Policy: "accept"}
+			if nc.Priority != nil {
+				c.Hook.Priority = int32(*nc.Priority)
+			}
+			if nc.Policy != nil && *nc.Policy != nftables.ChainPolicyAccept {
+				c.Hook.Policy = "drop"
+			}
+		}
+		rules, err := conn.GetRules(nt, nc)
+		if err != nil {
+			return nil, fmt.Errorf("list rules of chain %s: %w", nc.Name, err)
+		}
+		for _, nr := range rules {
+			c.Rules = append(c.Rules, DecodeRule(fam, nr.Exprs, nr.UserData))
+		}
+		t.Chains = append(t.Chains, c)
+	}
+	return t, nil
+}
+
+func hookName(h nftables.ChainHook) string {
+	switch h {
+	case *nftables.ChainHookPrerouting:
+		return "prerouting"
+	case *nftables.ChainHookOutput:
+		return "output"
+	}
+	return fmt.Sprintf("hook%d", h)
+}
+
+func readSet(conn *nftables.Conn, ns *nftables.Set) (*Set, error) {
+	s := &Set{Name: ns.Name}
+	switch ns.KeyType.GetNFTMagic() {
+	case nftables.TypeInetService.GetNFTMagic():
+		s.Key = KeyPort
+	case nftables.TypeIPAddr.GetNFTMagic():
+		s.Key = KeyIPv4
+	case nftables.TypeIP6Addr.GetNFTMagic():
+		s.Key = KeyIPv6
+	default:
+		s.Unrecognised = "key type " + ns.KeyType.Name
+	}
+	if !ns.Interval || ns.IsMap || ns.Constant || ns.HasTimeout {
+		s.Unrecognised = fmt.Sprintf("flags interval=%v map=%v constant=%v timeout=%v", ns.Interval, ns.IsMap, ns.Constant, ns.HasTimeout)
+	}
+	if s.Unrecognised != "" {
+		return s, nil
+	}
+	elems, err := conn.GetSetElements(ns)
+	if err != nil {
+		return nil, fmt.Errorf("list elements of set %s: %w", ns.Name, err)
+	}
+	s.Elements, s.Unrecognised = intervalsFromElements(elems, s.Key.KeyLen())
+	return s, nil
+}
+
+// intervalsFromElements inverts Set.elements: starts and end markers, in any
+// order, back into inclusive ranges.
+func intervalsFromElements(elems []nftables.SetElement, keyLen int) ([]Interval, string) {
+	sort.Slice(elems, func(i, j int) bool {
+		if c := bytes.Compare(elems[i].Key, elems[j].Key); c != 0 {
+			return c < 0
+		}
+		return elems[i].IntervalEnd // an end marker sorts before a start at the same key
+	})
+	var out []Interval
+	var open []byte
+	for _, e := range elems {
+		if len(e.Key) != keyLen {
+			return nil, fmt.Sprintf("element of %d bytes in a set of %d-byte keys", len(e.Key), keyLen)
+		}
+		switch {
+		case e.IntervalEnd && open != nil:
+			out = append(out, Interval{First: open, Last: decrement(e.Key)})
+			open = nil
+		case e.IntervalEnd:
+			// the end marker at zero that precedes the first range
+		case open != nil:
+			return nil, "two range starts without an end between them"
+		default:
+			open = e.Key
+		}
+	}
+	if open != nil {
+		out = append(out, Interval{First: open, Last: bytes.Repeat([]byte{0xff}, keyLen)})
+	}
+	return out, ""
+}

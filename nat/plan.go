@@ -1,0 +1,116 @@
+package nat
+
+import (
+	"encoding/binary"
+	"net/netip"
+)
+
+// Chain and set names. The chain names are upstream's, so that people who
+// know proxy-init's iptables rules recognise ours in "nft list ruleset".
+const (
+	ChainRedirect   = "PROXY_INIT_REDIRECT"
+	ChainOutput     = "PROXY_INIT_OUTPUT"
+	ChainPrerouting = "PREROUTING"
+	ChainOutputBase = "OUTPUT"
+
+	SetInboundPortsIgnore    = "inbound_ports_ignore"
+	SetInboundSubnetsIgnore  = "inbound_subnets_ignore"
+	SetRedirectPorts         = "redirect_ports"
+	SetOutboundPortsIgnore   = "outbound_ports_ignore"
+	SetOutboundSubnetsIgnore = "outbound_subnets_ignore"
+)
+
+// natPriority is NF_IP_PRI_NAT_DST ("dstnat"), where iptables' nat
+// PREROUTING and OUTPUT chains sit too.
+const natPriority = -100
+
+// Plan turns a configuration into the ruleset to install. It does no I/O:
+// the same plan feeds the netlink batch, --simulate, verify and the tests.
+func Plan(c Config) (*Ruleset, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	rs := &Ruleset{Tables: []*Table{planTable(c, IPv4)}}
+	if c.IPv6 {
+		rs.Tables = append(rs.Tables, planTable(c, IPv6))
+	}
+	return rs, nil
+}
+
+func planTable(c Config, f Family) *Table {
+	t := &Table{Family: f, Name: TableName}
+	addrKey := KeyIPv4
+	if f == IPv6 {
+		addrKey = KeyIPv6
+	}
+	// addSet adds a set when it has elements and says whether it did, so a
+	// rule that would look up an empty set is not planned at all.
+	addSet := func(name string, key KeyType, elems []Interval) bool {
+		if len(elems) == 0 {
+			return false
+		}
+		t.Sets = append(t.Sets, &Set{Name: name, Key: key, Elements: elems})
+		return true
+	}
+
+	redirect := &Chain{Name: ChainRedirect}
+	if addSet(SetInboundPortsIgnore, KeyPort, portIntervals(c.InboundPortsToIgnore)) {
+		redirect.add("ignore-port", Return{}, DPortInSet{SetInboundPortsIgnore})
+	}
+	if addSet(SetInboundSubnetsIgnore, addrKey, addrIntervals(c.InboundSubnetsToIgnore, f)) {
+		redirect.add("ignore-subnet", Return{}, AddrInSet{Set: SetInboundSubnetsIgnore})
+	}
+	if addSet(SetRedirectPorts, KeyPort, portIntervals(c.PortsToRedirect)) {
+		redirect.add("redirect-port-to-proxy-port", Redirect{c.InboundProxyPort}, DPortInSet{SetRedirectPorts})
+	} else {
+		redirect.add("redirect-all-incoming-to-proxy-port", Redirect{c.InboundProxyPort}, L4ProtoTCP{})
+	}
+	prerouting := &Chain{Name: ChainPrerouting, Hook: &Hook{Name: "prerouting", Priority: natPriority, Type: "nat", Policy: "accept"}}
+	prerouting.add("install-proxy-init-prerouting", Jump{ChainRedirect})
+
+	output := &Chain{Name: ChainOutput}
+	if c.ProxyUID > 0 {
+		output.add("ignore-proxy-user-id", Return{}, SocketID{ID: uint32(c.ProxyUID)})
+	}
+	if c.ProxyGID > 0 {
+		output.add("ignore-proxy-group-id", Return{}, SocketID{Group: true, ID: uint32(c.ProxyGID)})
+	}
+	output.add("ignore-loopback", Return{}, OIFName{"lo"})
+	if addSet(SetOutboundPortsIgnore, KeyPort, portIntervals(c.OutboundPortsToIgnore)) {
+		output.add("ignore-port", Return{}, DPortInSet{SetOutboundPortsIgnore})
+	}
+	if addSet(SetOutboundSubnetsIgnore, addrKey, addrIntervals(c.OutboundSubnetsToIgnore, f)) {
+		output.add("ignore-subnet", Return{}, AddrInSet{Dest: true, Set: SetOutboundSubnetsIgnore})
+	}
+	output.add("redirect-all-outgoing-to-proxy-port", Redirect{c.OutboundProxyPort}, L4ProtoTCP{})
+	outputBase := &Chain{Name: ChainOutputBase, Hook: &Hook{Name: "output", Priority: natPriority, Type: "nat", Policy: "accept"}}
+	outputBase.add("install-proxy-init-output", Jump{ChainOutput})
+
+	t.Chains = []*Chain{redirect, prerouting, output, outputBase}
+	return t
+}
+
+func (c *Chain) add(name string, v Verdict, m ...Match) {
+	c.Rules = append(c.Rules, &Rule{Name: name, Matches: m, Verdict: v})
+}
+
+func portIntervals(rs []PortRange) []Interval {
+	merged := MergePorts(rs)
+	out := make([]Interval, len(merged))
+	for i, r := range merged {
+		out[i] = Interval{
+			First: binary.BigEndian.AppendUint16(nil, r.First),
+			Last:  binary.BigEndian.AppendUint16(nil, r.Last),
+		}
+	}
+	return out
+}
+
+func addrIntervals(ps []netip.Prefix, f Family) []Interval {
+	merged := mergePrefixes(ps, f == IPv4)
+	out := make([]Interval, len(merged))
+	for i, r := range merged {
+		out[i] = Interval{First: r.first.AsSlice(), Last: r.last.AsSlice()}
+	}
+	return out
+}
