@@ -1,0 +1,13 @@
+// Package topology builds throwaway network namespaces for kernel tests: a
+// "pod" namespace (where proxy-init's rules go) and a "peer" namespace (the
+// rest of the network), joined by a veth pair, plus listeners that report
+// what destination a connection was originally sent to and clients that can
+// connect with a chosen fsuid/fsgid.
+//
+// Everything is created inside the test's own namespaces: the host's network
+// namespace is never changed. Namespaces are named pit-<pid>-<n>-pod/peer and
+// bind-mounted under /run/netns by iproute2, so `ip netns exec` and
+// `ip -n` work on them; t.Cleanup deletes them, and New deletes leftovers of
+// earlier test processes that died before their cleanup could run (for
+// example after `go test -timeout`, whose panic skips cleanups).
+package topology

@@ -1,0 +1,178 @@
+package topology
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// create makes the namespaces, the veth pair and the addresses, then waits
+// until both ends can carry traffic.
+func (tp *Topology) create() error {
+	if err := addNetns(tp.names[:]...); err != nil {
+		return err
+	}
+	for i, name := range tp.names {
+		f, err := os.Open(filepath.Join(netnsDir, name))
+		if err != nil {
+			return fmt.Errorf("open namespace %s: %w", name, err)
+		}
+		tp.files[i] = f
+	}
+	for _, ns := range []NS{Pod, Peer} {
+		// Before the veth exists, so that it inherits "default" and never
+		// starts duplicate address detection (see disableDAD).
+		if err := tp.Do(ns, disableDAD); err != nil {
+			return fmt.Errorf("%s: %w", tp.Name(ns), err)
+		}
+	}
+	// The peer end is created directly in the peer namespace: the host
+	// namespace never holds either end, not even for a moment.
+	if err := ip(tp.Name(Pod), "link", "add", LinkName, "type", "veth",
+		"peer", "name", LinkName, "netns", tp.Name(Peer)); err != nil {
+		return err
+	}
+	for _, ns := range []NS{Pod, Peer} {
+		if err := ipBatch(tp.Name(ns),
+			"link set lo up",
+			fmt.Sprintf("addr add %s/24 dev %s", tp.Addr4(ns), LinkName),
+			fmt.Sprintf("addr add %s/64 dev %s nodad", tp.Addr6(ns), LinkName),
+			fmt.Sprintf("link set %s up", LinkName),
+		); err != nil {
+			return err
+		}
+	}
+	return tp.waitReady(5 * time.Second)
+}
+
+// disableDAD turns duplicate address detection off in the current thread's
+// namespace. /proc/sys/net resolves to the namespace of the thread that opens
+// the file (unlike /proc/net, which follows the thread-group leader), so it
+// must run under Do. The kernel skips DAD only when both "all" and the
+// device's own accept_dad are < 1, hence "all" plus "default" before the
+// device exists; the nodad flag on the address covers the global address and
+// this covers the link-local one the kernel adds on link up.
+func disableDAD() error {
+	for _, f := range []string{"all", "default"} {
+		p := "/proc/sys/net/ipv6/conf/" + f + "/accept_dad"
+		if err := os.WriteFile(p, []byte("0"), 0); err != nil {
+			return fmt.Errorf("disable DAD: %w", err)
+		}
+	}
+	return nil
+}
+
+// waitReady waits until both veth ends have carrier and no IPv6 address is
+// still tentative: a connect to a tentative address fails with
+// EADDRNOTAVAIL, which would look like a rule bug in the tests.
+func (tp *Topology) waitReady(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		var notReady []string
+		for _, ns := range []NS{Pod, Peer} {
+			link, err := ipOut(tp.Name(ns), "-o", "link", "show", "dev", LinkName)
+			if err != nil {
+				return err
+			}
+			if !strings.Contains(link, "LOWER_UP") {
+				notReady = append(notReady, tp.Name(ns)+": no carrier")
+			}
+			tent, err := ipOut(tp.Name(ns), "-o", "-6", "addr", "show", "tentative")
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(tent) != "" {
+				notReady = append(notReady, tp.Name(ns)+": tentative "+strings.TrimSpace(tent))
+			}
+			failed, err := ipOut(tp.Name(ns), "-o", "-6", "addr", "show", "dadfailed")
+			if err != nil {
+				return err
+			}
+			if strings.TrimSpace(failed) != "" {
+				return fmt.Errorf("%s: IPv6 DAD failed: %s", tp.Name(ns), failed)
+			}
+		}
+		if len(notReady) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("veth not ready after %v: %s", limit, strings.Join(notReady, "; "))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// lockPath serialises `ip netns add` across test processes. The first add on
+// a machine turns /run/netns into a shared bind mount of itself; two
+// processes doing that at once (go test runs packages in parallel) can stack
+// two mounts and hide the namespaces bound under the first one.
+const lockPath = "/run/pit-netns.lock"
+
+func addNetns(names ...string) error {
+	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("open lock %s: %w", lockPath, err)
+	}
+	defer lock.Close() // closing drops the flock
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("lock %s: %w", lockPath, err)
+	}
+	for _, name := range names {
+		if err := run("ip", "netns", "add", name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteNetns removes a named namespace; a missing one is not an error.
+func deleteNetns(name string) error {
+	if _, err := os.Lstat(filepath.Join(netnsDir, name)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return run("ip", "netns", "delete", name)
+}
+
+// ip runs `ip -n NS args...`.
+func ip(ns string, args ...string) error {
+	return run("ip", append([]string{"-n", ns}, args...)...)
+}
+
+func ipOut(ns string, args ...string) (string, error) {
+	return output(nil, "ip", append([]string{"-n", ns}, args...)...)
+}
+
+// ipBatch runs several ip commands in one process (one exec instead of many
+// keeps New fast enough to call per test).
+func ipBatch(ns string, lines ...string) error {
+	_, err := output(strings.NewReader(strings.Join(lines, "\n")+"\n"), "ip", "-n", ns, "-batch", "-")
+	return err
+}
+
+func run(name string, args ...string) error {
+	_, err := output(nil, name, args...)
+	return err
+}
+
+// output runs a command and returns its stdout; the error names the command
+// line and carries its stderr, which is where ip and iptables explain.
+func output(stdin io.Reader, name string, args ...string) (string, error) {
+	cmd := exec.Command(name, args...)
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%s: %w: %s", cmd, err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
