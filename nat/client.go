@@ -99,24 +99,21 @@ const maxAttempts = 20
 // one batch deletes and re-creates them, conditional on the ruleset
 // generation read, and is retried if someone else committed in between.
 func (c *Client) Apply(rs *Ruleset) (Outcome, error) {
-	b := &nfnl.Batch{}
-	rs.addTables(b, true)
-	// A table of a family the plan leaves out (IPv6 turned off since the last
-	// run) must not survive; creating and deleting it exclusively in the same
-	// batch proves it absent at no cost.
-	for _, fam := range []Family{IPv4, IPv6} {
-		if rs.Table(fam) == nil {
-			b.AddTable(uint8(fam), TableName, true)
-			b.DelTable(uint8(fam), TableName)
-		}
-	}
-	err := c.commit(b, 0)
-	if err == nil {
-		c.log.Info("installed rules", "tables", len(rs.Tables), "rules", rs.RuleCount(), "messages", b.Len())
-		return Installed, nil
-	}
-	if !errors.Is(err, unix.EEXIST) {
+	fresh, err := c.absent(rs)
+	if err != nil {
 		return 0, explain(err, c.nsFD >= 0)
+	}
+	if fresh {
+		b := &nfnl.Batch{}
+		rs.addTables(b, true)
+		err := c.commit(b, 0)
+		if err == nil {
+			c.log.Info("installed rules", "tables", len(rs.Tables), "rules", rs.RuleCount(), "messages", b.Len())
+			return Installed, nil
+		}
+		if !errors.Is(err, unix.EEXIST) {
+			return 0, explain(err, c.nsFD >= 0)
+		}
 	}
 	for range maxAttempts {
 		gen, live, err := c.snapshot()
@@ -144,6 +141,22 @@ func (c *Client) Apply(rs *Ruleset) (Outcome, error) {
 		return Replaced, nil
 	}
 	return 0, fmt.Errorf("apply: the ruleset kept changing under us for %d attempts; another process is rewriting it", maxAttempts)
+}
+
+// absent reports whether the tables of the families the plan leaves out (IPv6
+// turned off since an earlier run) are absent, so that the fresh-install
+// batch, which only proves the planned tables absent, may be used.
+func (c *Client) absent(rs *Ruleset) (bool, error) {
+	for _, fam := range []Family{IPv4, IPv6} {
+		if rs.Table(fam) != nil {
+			continue
+		}
+		exists, err := c.sock.TableExists(uint8(fam), TableName)
+		if err != nil || exists {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 func (c *Client) commit(b *nfnl.Batch, gen uint32) error {

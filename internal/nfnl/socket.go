@@ -206,3 +206,48 @@ func (s *Socket) Generation() (uint32, error) {
 		}
 	}
 }
+
+// TableExists asks the kernel whether a table exists: one small request,
+// much cheaper than a batch that creates and deletes it (deleting a table
+// makes the commit wait for an RCU grace period).
+func (s *Socket) TableExists(family uint8, name string) (bool, error) {
+	seq := s.nextSeq()
+	ae := netlink.NewAttributeEncoder()
+	ae.String(unix.NFTA_TABLE_NAME, name)
+	attrs, err := ae.Encode()
+	if err != nil {
+		return false, err
+	}
+	req := netlink.Message{
+		Header: netlink.Header{Type: nftType(unix.NFT_MSG_GETTABLE), Flags: netlink.Request | netlink.Acknowledge, Sequence: seq},
+		Data:   append(nfgenmsg(family, 0), attrs...),
+	}
+	if err := s.send([]netlink.Message{req}); err != nil {
+		return false, err
+	}
+	buf := make([]byte, 8192)
+	found := false
+	for {
+		msgs, err := s.receive(buf)
+		if err != nil {
+			return false, err
+		}
+		for _, m := range msgs {
+			if m.Header.Sequence != seq {
+				continue
+			}
+			if m.Header.Type != netlink.Error {
+				found = true
+				continue
+			}
+			switch errno, _, _ := nlError(m); errno {
+			case 0:
+				return found, nil
+			case unix.ENOENT:
+				return false, nil
+			default:
+				return false, fmt.Errorf("look up table %s: %w", name, errno)
+			}
+		}
+	}
+}
