@@ -1,0 +1,286 @@
+package nat
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/proxy-init/netlink-native/internal/netns"
+	"github.com/proxy-init/netlink-native/internal/testns"
+)
+
+// Kernel tests: each runs in namespaces it creates (held by a descriptor, so
+// they vanish with the test) and compares what nft lists with what we meant.
+
+func newClient(t *testing.T, ns *testns.NS) *Client {
+	t.Helper()
+	c, err := NewClient(Options{NetNSFD: ns.FD()})
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func apply(t *testing.T, c *Client, rs *Ruleset, want Outcome) {
+	t.Helper()
+	got, err := c.Apply(rs)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if got != want {
+		t.Fatalf("Apply = %v, want %v", got, want)
+	}
+}
+
+// TestKernelListingEqualsPlan: what nft lists after our install is exactly
+// our own rendering of the plan, and matches the golden files.
+func TestKernelListingEqualsPlan(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		cfg    Config
+	}{
+		{"default.nft", DefaultConfig()},
+		{"full.nft", fullConfig()},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			ns := testns.New(t)
+			c := newClient(t, ns)
+			rs := mustPlan(t, tc.cfg)
+			apply(t, c, rs, Installed)
+			listing := ns.Ruleset(t)
+			golden(t, tc.golden, listing)
+			if d := Diff(rs.Listing(false), listing); d != "" {
+				t.Fatalf("nft listing differs from our rendering (- ours, + nft):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestKernelReapplyIsUnchanged(t *testing.T) {
+	ns := testns.New(t)
+	c := newClient(t, ns)
+	rs := mustPlan(t, fullConfig())
+	apply(t, c, rs, Installed)
+	first := ns.Ruleset(t)
+	apply(t, c, rs, Unchanged)
+	// A second client, as a restarted init container would be.
+	apply(t, newClient(t, ns), rs, Unchanged)
+	if second := ns.Ruleset(t); second != first {
+		t.Fatalf("re-apply changed the listing:\n%s", Diff(first, second))
+	}
+}
+
+// TestKernelReconfigure: A then B leaves exactly what a fresh B leaves, in
+// every direction between configurations with different sets, families and
+// rules.
+func TestKernelReconfigure(t *testing.T) {
+	ipv4 := DefaultConfig()
+	ipv4.IPv6 = false
+	configs := map[string]Config{"default": DefaultConfig(), "full": fullConfig(), "ipv4": ipv4}
+	fresh := map[string]string{}
+	for name, cfg := range configs {
+		ns := testns.New(t)
+		apply(t, newClient(t, ns), mustPlan(t, cfg), Installed)
+		fresh[name] = ns.Ruleset(t)
+	}
+	for a := range configs {
+		for b := range configs {
+			if a == b {
+				continue
+			}
+			t.Run(a+"->"+b, func(t *testing.T) {
+				ns := testns.New(t)
+				c := newClient(t, ns)
+				apply(t, c, mustPlan(t, configs[a]), Installed)
+				apply(t, c, mustPlan(t, configs[b]), Replaced)
+				if got := ns.Ruleset(t); got != fresh[b] {
+					t.Fatalf("%s then %s differs from a fresh %s (- fresh, + got):\n%s", a, b, b, Diff(fresh[b], got))
+				}
+			})
+		}
+	}
+}
+
+func TestKernelVerify(t *testing.T) {
+	ns := testns.New(t)
+	c := newClient(t, ns)
+	rs := mustPlan(t, fullConfig())
+	if d, err := c.Verify(rs); err != nil || d == "" {
+		t.Fatalf("verify on an empty namespace: diff %q, err %v; want a difference", d, err)
+	}
+	apply(t, c, rs, Installed)
+	if d, err := c.Verify(rs); err != nil || d != "" {
+		t.Fatalf("verify after install: err %v, diff:\n%s", err, d)
+	}
+	// Someone adds a rule to our chain and an element to our set.
+	ns.Run(t, "nft", "insert", "rule", "ip", TableName, ChainOutput, "tcp", "dport", "22", "return")
+	ns.Run(t, "nft", "add", "element", "ip6", TableName, SetOutboundPortsIgnore, "{ 8443 }")
+	d, err := c.Verify(rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d, "+\t\t# unrecognised rule") || !strings.Contains(d, "8443") {
+		t.Fatalf("verify did not report the foreign rule and element:\n%s", d)
+	}
+	// Apply repairs it.
+	apply(t, c, rs, Replaced)
+	if d, _ := c.Verify(rs); d != "" {
+		t.Fatalf("verify after repair:\n%s", d)
+	}
+}
+
+// TestKernelSimulateLoadsIdentically: the --simulate text loaded by nft into
+// a fresh namespace lists exactly as our own install, and loading it over an
+// install of another configuration replaces it.
+func TestKernelSimulateLoadsIdentically(t *testing.T) {
+	big := fullConfig()
+	for p := 2000; p < 6000; p += 2 {
+		big.InboundPortsToIgnore = append(big.InboundPortsToIgnore, PortRange{uint16(p), uint16(p)})
+	}
+	for name, cfg := range map[string]Config{"default": DefaultConfig(), "full": fullConfig(), "2000 disjoint ports": big} {
+		t.Run(name, func(t *testing.T) {
+			rs := mustPlan(t, cfg)
+			ours := testns.New(t)
+			apply(t, newClient(t, ours), rs, Installed)
+			theirs := testns.New(t)
+			theirs.LoadNft(t, rs.Render())
+			if a, b := ours.Ruleset(t), theirs.Ruleset(t); a != b {
+				t.Fatalf("nft -f of --simulate differs from our install (- ours, + nft -f):\n%s", Diff(a, b))
+			}
+			// Over an existing install of another configuration.
+			over := testns.New(t)
+			apply(t, newClient(t, over), mustPlan(t, DefaultConfig()), Installed)
+			over.LoadNft(t, rs.Render())
+			if a, b := ours.Ruleset(t), over.Ruleset(t); a != b {
+				t.Fatalf("nft -f over an install differs (- ours, + nft -f):\n%s", Diff(a, b))
+			}
+		})
+	}
+}
+
+// TestKernelNoCompatExpressions: nothing we install is an xtables-compat
+// match or target; the same check flags iptables-nft's rules, so it can fail.
+func TestKernelNoCompatExpressions(t *testing.T) {
+	compat := regexp.MustCompile(`\[ (match|target) name `)
+	ns := testns.New(t)
+	apply(t, newClient(t, ns), mustPlan(t, fullConfig()), Installed)
+	dbg := ns.Run(t, "nft", "--debug=netlink", "list", "ruleset")
+	if !strings.Contains(dbg, "[ redir ") || !strings.Contains(dbg, "[ lookup ") {
+		t.Fatalf("debug listing lacks our expressions:\n%s", dbg)
+	}
+	if m := compat.FindString(dbg); m != "" {
+		t.Fatalf("found compat expression %q in:\n%s", m, dbg)
+	}
+	ref := testns.New(t)
+	ref.Run(t, "iptables-nft", "-t", "nat", "-A", "OUTPUT", "-m", "owner", "--uid-owner", "2102", "-j", "RETURN")
+	if !compat.MatchString(ref.Run(t, "nft", "--debug=netlink", "list", "ruleset")) {
+		t.Fatal("the compat check does not detect iptables-nft's owner match")
+	}
+}
+
+// foreign preloads tables we do not own: iptables-nft's ip nat with rules in
+// the same hooks, and an inet filter table.
+func foreign(t *testing.T, ns *testns.NS) func() string {
+	ns.Run(t, "iptables-nft", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "--dport", "9999", "-j", "REDIRECT", "--to-ports", "9998")
+	ns.Run(t, "iptables-nft", "-t", "nat", "-A", "OUTPUT", "-d", "198.51.100.0/24", "-j", "RETURN")
+	ns.LoadNft(t, "table inet filter {\n chain input { type filter hook input priority 0; policy accept; tcp dport 22 counter accept; }\n set blocked { type ipv4_addr; flags interval; elements = { 203.0.113.0/24 } }\n}\n")
+	return func() string {
+		var b strings.Builder
+		for _, tbl := range []string{"ip nat", "inet filter"} {
+			b.WriteString(ns.Run(t, "nft", append([]string{"list", "table"}, strings.Fields(tbl)...)...))
+		}
+		return b.String()
+	}
+}
+
+func TestKernelForeignTablesUntouched(t *testing.T) {
+	ns := testns.New(t)
+	list := foreign(t, ns)
+	before := list()
+	c := newClient(t, ns)
+	steps := []struct {
+		name string
+		do   func() error
+	}{
+		{"apply", func() error { _, err := c.Apply(mustPlan(t, DefaultConfig())); return err }},
+		{"re-apply", func() error { _, err := c.Apply(mustPlan(t, DefaultConfig())); return err }},
+		{"reconfigure", func() error { _, err := c.Apply(mustPlan(t, fullConfig())); return err }},
+		{"remove", func() error { _, err := c.Remove(); return err }},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if after := list(); after != before {
+			t.Fatalf("foreign tables changed by %s:\n%s", s.name, Diff(before, after))
+		}
+	}
+	if strings.Contains(ns.Ruleset(t), TableName) {
+		t.Fatal("remove left our tables behind")
+	}
+}
+
+func TestKernelRemove(t *testing.T) {
+	ns := testns.New(t)
+	c := newClient(t, ns)
+	if removed, err := c.Remove(); err != nil || removed {
+		t.Fatalf("Remove on empty namespace = %v, %v", removed, err)
+	}
+	apply(t, c, mustPlan(t, fullConfig()), Installed)
+	if removed, err := c.Remove(); err != nil || !removed {
+		t.Fatalf("Remove = %v, %v", removed, err)
+	}
+	if got := ns.Ruleset(t); got != "" {
+		t.Fatalf("ruleset after remove:\n%s", got)
+	}
+	// And a fresh install works again afterwards.
+	apply(t, c, mustPlan(t, DefaultConfig()), Installed)
+}
+
+// TestKernelIPv6Off: with IPv6 off nothing is installed for IPv6, and an ip6
+// table left by an earlier dual-stack run is removed.
+func TestKernelIPv6Off(t *testing.T) {
+	ns := testns.New(t)
+	c := newClient(t, ns)
+	ipv4 := DefaultConfig()
+	ipv4.IPv6 = false
+	apply(t, c, mustPlan(t, ipv4), Installed)
+	if l := ns.Ruleset(t); strings.Contains(l, "table ip6") {
+		t.Fatalf("ip6 table with IPv6 off:\n%s", l)
+	}
+	apply(t, c, mustPlan(t, DefaultConfig()), Replaced)
+	apply(t, c, mustPlan(t, ipv4), Replaced)
+	if l := ns.Ruleset(t); strings.Contains(l, "table ip6") {
+		t.Fatalf("ip6 table survived turning IPv6 off:\n%s", l)
+	}
+}
+
+func TestKernelShowCounters(t *testing.T) {
+	ns := testns.New(t)
+	c := newClient(t, ns)
+	apply(t, c, mustPlan(t, DefaultConfig()), Installed)
+	// Loopback traffic passes the output chain and is counted by its rules.
+	_ = netns.Do(ns.FD(), func() error {
+		conn, err := net.DialTimeout("tcp", "127.0.0.1:1", time.Second)
+		if err == nil {
+			conn.Close()
+		}
+		return nil
+	})
+	live, err := c.Live()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := live.Listing(true)
+	re := regexp.MustCompile(`oifname "lo" counter packets ([1-9][0-9]*) bytes`)
+	if !re.MatchString(out) {
+		t.Fatalf("show lacks a non-zero loopback counter:\n%s", out)
+	}
+	if !strings.Contains(out, fmt.Sprintf("table ip %s", TableName)) {
+		t.Fatal("show lacks our table")
+	}
+}

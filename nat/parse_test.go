@@ -1,0 +1,148 @@
+package nat
+
+import (
+	"net/netip"
+	"reflect"
+	"testing"
+)
+
+func TestParsePortList(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    []PortRange
+		wantErr bool
+	}{
+		{in: "", want: nil},
+		{in: "80", want: []PortRange{{80, 80}}},
+		{in: "4190,4191", want: []PortRange{{4190, 4190}, {4191, 4191}}},
+		{in: "1-65535", want: []PortRange{{1, 65535}}},
+		{in: " 22 , 8000-8080 ", want: []PortRange{{22, 22}, {8000, 8080}}},
+		{in: "0", wantErr: true},
+		{in: "65536", wantErr: true},
+		{in: "-1", wantErr: true},
+		{in: "abc", wantErr: true},
+		{in: "90-80", wantErr: true},
+		{in: "1-", wantErr: true},
+		{in: "-5", wantErr: true},
+		{in: "80,,90", wantErr: true},
+		{in: "80,", wantErr: true},
+		{in: "1-2-3", wantErr: true},
+		{in: "0x50", wantErr: true},
+		{in: "+80", wantErr: true},
+	} {
+		got, err := ParsePortList(tc.in)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("ParsePortList(%q) error = %v, want error %v", tc.in, err, tc.wantErr)
+			continue
+		}
+		if !tc.wantErr && !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParsePortList(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMergePorts(t *testing.T) {
+	got := MergePorts([]PortRange{{10, 20}, {5, 5}, {15, 30}, {31, 31}, {40, 50}, {6, 6}, {65535, 65535}})
+	want := []PortRange{{5, 6}, {10, 31}, {40, 50}, {65535, 65535}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("MergePorts = %v, want %v", got, want)
+	}
+}
+
+func TestParsePrefix(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{in: "10.0.0.0/8", want: "10.0.0.0/8"},
+		{in: "10.1.2.3", want: "10.1.2.3/32"},
+		{in: "fd00::/8", want: "fd00::/8"},
+		{in: "2001:db8::1", want: "2001:db8::1/128"},
+		{in: "10.1.2.3/16", wantErr: true}, // host bits
+		{in: "fd00::1/64", wantErr: true},  // host bits
+		{in: "10.0.0.0/33", wantErr: true}, // bad length
+		{in: "300.1.1.1/8", wantErr: true}, // bad address
+		{in: "::ffff:10.0.0.0/104", wantErr: true},
+		{in: "fe80::1%eth0", wantErr: true}, // zone
+		{in: "", wantErr: true},
+		{in: "abc", wantErr: true},
+	} {
+		got, err := ParsePrefix(tc.in)
+		if (err != nil) != tc.wantErr {
+			t.Errorf("ParsePrefix(%q) error = %v, want error %v", tc.in, err, tc.wantErr)
+			continue
+		}
+		if !tc.wantErr && got.String() != tc.want {
+			t.Errorf("ParsePrefix(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMergePrefixes(t *testing.T) {
+	ps := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.128/25"),
+		netip.MustParsePrefix("10.0.0.0/25"),
+		netip.MustParsePrefix("10.0.0.5/32"),
+		netip.MustParsePrefix("192.168.0.0/16"),
+		netip.MustParsePrefix("fd00::/8"),
+		netip.MustParsePrefix("255.255.255.255/32"),
+	}
+	got := mergePrefixes(ps, true)
+	want := []addrRange{
+		{netip.MustParseAddr("10.0.0.0"), netip.MustParseAddr("10.0.0.255")},
+		{netip.MustParseAddr("192.168.0.0"), netip.MustParseAddr("192.168.255.255")},
+		{netip.MustParseAddr("255.255.255.255"), netip.MustParseAddr("255.255.255.255")},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("mergePrefixes = %v, want %v", got, want)
+	}
+	if got6 := mergePrefixes(ps, false); len(got6) != 1 || got6[0].first.String() != "fd00::" {
+		t.Fatalf("mergePrefixes v6 = %v", got6)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := DefaultConfig()
+	for _, tc := range []struct {
+		name     string
+		mutate   func(*Config)
+		wantFlag string
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"inbound port zero", func(c *Config) { c.InboundProxyPort = 0 }, "--incoming-proxy-port"},
+		{"outbound port zero", func(c *Config) { c.OutboundProxyPort = 0 }, "--outgoing-proxy-port"},
+		{"same proxy ports loop", func(c *Config) { c.OutboundProxyPort = c.InboundProxyPort }, "--outgoing-proxy-port"},
+		{"uid too large", func(c *Config) { c.ProxyUID = 1 << 32 }, "--proxy-uid"},
+		{"gid too large", func(c *Config) { c.ProxyGID = 1<<32 - 1 }, "--proxy-gid"},
+		{"reversed range", func(c *Config) { c.InboundPortsToIgnore = []PortRange{{9, 8}} }, "--inbound-ports-to-ignore"},
+		{"port zero in list", func(c *Config) { c.OutboundPortsToIgnore = []PortRange{{0, 0}} }, "--outbound-ports-to-ignore"},
+		{"redirect zero", func(c *Config) { c.PortsToRedirect = []PortRange{{0, 5}} }, "--ports-to-redirect"},
+		{"ipv6 subnet with ipv6 off", func(c *Config) {
+			c.IPv6 = false
+			c.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("fd00::/8")}
+		}, "--subnets-to-ignore"},
+		{"host bits", func(c *Config) {
+			c.OutboundSubnetsToIgnore = []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr("10.1.1.1"), 8)}
+		}, "--outbound-subnets-to-ignore"},
+		{"mixed families with ipv6 on", func(c *Config) {
+			c.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok
+			tc.mutate(&c)
+			err := c.Validate()
+			if tc.wantFlag == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			ce, isCE := err.(*ConfigError)
+			if !isCE || ce.Flag != tc.wantFlag {
+				t.Fatalf("error = %v, want a ConfigError for %s", err, tc.wantFlag)
+			}
+		})
+	}
+}
