@@ -94,6 +94,9 @@ func (tp *Topology) Dial(ns NS, opts DialOptions) Outcome {
 		return err
 	}, func() error { return saved.set() })
 	if err != nil {
+		if conn != nil { // connected, but the thread could not be reset
+			conn.Close()
+		}
 		return failure(err)
 	}
 	defer conn.Close()
