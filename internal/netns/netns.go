@@ -46,22 +46,32 @@ func checkNetNS(fd int) error {
 	return nil
 }
 
-// Do runs fn on a thread inside the namespace nsFD. The thread never comes
-// back: it stays locked, so the runtime retires it when fn returns instead of
-// reusing a thread in the wrong namespace. That needs no /proc to find the way
-// home, which matters in an empty chroot. A negative nsFD runs fn where we are.
+// Do runs fn on a thread inside the namespace nsFD, then returns the thread
+// to its own namespace. If the way back is unknown (no /proc, as in an empty
+// chroot) or fails, the thread stays locked so the runtime retires it rather
+// than reuse a thread in the wrong namespace. A negative nsFD runs fn here.
 func Do(nsFD int, fn func() error) error {
 	if nsFD < 0 {
 		return fn()
 	}
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked, on purpose
+		runtime.LockOSThread()
+		// Found before leaving: /proc/self would name the main thread's.
+		home, herr := os.Open("/proc/thread-self/ns/net")
+		if herr == nil {
+			defer home.Close()
+		}
 		if err := unix.Setns(nsFD, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("enter network namespace: %w", err)
 			return
 		}
-		errc <- fn()
+		err := fn()
+		if herr == nil && unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }

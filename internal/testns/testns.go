@@ -47,8 +47,8 @@ func New(t testing.TB) *NS {
 	return ns
 }
 
-// create unshares a new namespace on a thread that is then retired, keeping
-// only a descriptor of the namespace.
+// create unshares a new namespace on a locked thread, keeps a descriptor of
+// it and puts the thread back where it was (or retires it if that fails).
 func create() (*os.File, error) {
 	type result struct {
 		f   *os.File
@@ -56,12 +56,23 @@ func create() (*os.File, error) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies in the new namespace
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		runtime.LockOSThread()
+		home, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
 			ch <- result{err: err}
 			return
 		}
-		f, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		defer home.Close()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{err: err}
+			return
+		}
+		f, err := os.Open("/proc/thread-self/ns/net")
+		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
 		ch <- result{f, err}
 	}()
 	r := <-ch

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/proxy-init/netlink-native/internal/testns"
+	"github.com/proxy-init/netlink-native/nat"
+)
+
+// binary is proxy-init built once for every test of this package that runs
+// the real executable.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "proxy-init-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "proxy-init")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build proxy-init: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is what one run of the binary did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runBinary runs proxy-init with args; cmd may be adjusted by the caller.
+func runBinary(t testing.TB, args ...string) result {
+	t.Helper()
+	return runCmd(t, exec.Command(binary, args...))
+}
+
+func runCmd(t testing.TB, cmd *exec.Cmd) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", cmd.Args, err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func TestCLIApplyVerifyShowRemove(t *testing.T) {
+	ns := testns.New(t)
+	flags := []string{"--netns", ns.Path(), "--inbound-ports-to-ignore", "4190,4191", "--subnets-to-ignore", "10.0.0.0/8,fd00::/8", "--log-format", "json"}
+	r := runBinary(t, flags...)
+	if r.code != 0 {
+		t.Fatalf("apply exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, `"msg":"installed rules"`) || !strings.Contains(r.stderr, `"inbound_ports_to_ignore":"4190-4191"`) {
+		t.Fatalf("apply logs lack the decision or the merged configuration:\n%s", r.stderr)
+	}
+	// The listing equals what --simulate renders (minus the replace idiom).
+	sim := runBinary(t, append(flags[2:], "--simulate")...)
+	cfg := nat.DefaultConfig()
+	cfg.InboundPortsToIgnore = []nat.PortRange{{First: 4190, Last: 4191}}
+	if sim.code != 0 || !strings.HasSuffix(sim.stdout, ns.Ruleset(t)) {
+		t.Fatalf("--simulate (exit %d) does not end with the live listing:\n%s\n---\n%s", sim.code, sim.stdout, ns.Ruleset(t))
+	}
+	if r := runBinary(t, append([]string{"verify"}, flags...)...); r.code != 0 {
+		t.Fatalf("verify exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = runBinary(t, flags...)
+	if r.code != 0 || !strings.Contains(r.stderr, "nothing changed") {
+		t.Fatalf("re-apply exit %d, want one line saying nothing changed:\n%s", r.code, r.stderr)
+	}
+	// verify against another configuration: exit 3 and a readable diff.
+	r = runBinary(t, "verify", "--netns", ns.Path(), "--inbound-ports-to-ignore", "4190")
+	if r.code != exitMismatch || !strings.Contains(r.stdout, "-\t\telements = { 4190 }") || !strings.Contains(r.stdout, "+\t\telements = { 4190-4191 }") {
+		t.Fatalf("verify mismatch: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+	r = runBinary(t, "show", "--netns", ns.Path())
+	if r.code != 0 || !strings.Contains(r.stdout, "counter packets") || !strings.Contains(r.stdout, "elements = { fd00::/8 }") {
+		t.Fatalf("show exit %d:\n%s", r.code, r.stdout)
+	}
+	if r := runBinary(t, "remove", "--netns", ns.Path()); r.code != 0 {
+		t.Fatalf("remove exit %d: %s", r.code, r.stderr)
+	}
+	if l := ns.Ruleset(t); l != "" {
+		t.Fatalf("ruleset after remove:\n%s", l)
+	}
+}
+
+func TestCLISimulateNeedsNoKernel(t *testing.T) {
+	// --simulate must work anywhere, even without privileges or namespaces.
+	r := runBinary(t, "--simulate", "--ipv6=false", "-r", "8080,9090", "-u", "1000", "-g", "1001")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"table ip proxy_init\ndelete table ip proxy_init\n",
+		"elements = { 8080, 9090 }",
+		"tcp dport @redirect_ports counter packets 0 bytes 0 redirect to :4143",
+		"meta skuid 1000", "meta skgid 1001",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("simulate output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "ip6") {
+		t.Error("simulate with --ipv6=false mentions ip6")
+	}
+}
+
+func TestCLIIgnoredUpstreamFlags(t *testing.T) {
+	r := runBinary(t, "--simulate", "--iptables-mode", "legacy", "-w", "--firewall-bin-path", "/sbin/iptables", "--firewall-save-bin-path", "/sbin/iptables-save")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, f := range []string{"--iptables-mode", "--use-wait-flag", "--firewall-bin-path", "--firewall-save-bin-path"} {
+		if strings.Count(r.stderr, "flag="+f+" ") != 1 {
+			t.Errorf("want one log line for ignored %s, got:\n%s", f, r.stderr)
+		}
+	}
+}
+
+func TestCLICloseWaitSysctl(t *testing.T) {
+	ns := testns.New(t)
+	r := runBinary(t, "--netns", ns.Path(), "--timeout-close-wait-secs", "37")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	got := strings.TrimSpace(ns.Run(t, "cat", "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_close_wait"))
+	if got != "37" {
+		t.Fatalf("close-wait timeout in the namespace = %s, want 37", got)
+	}
+}
