@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/proxy-init/netlink-native/internal/origdst"
 	"net"
 	"net/netip"
 	"sync"
@@ -106,7 +107,7 @@ func (s *server) answer(c *net.TCPConn) {
 	defer s.wg.Done()
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-	dst, err := originalDst(c)
+	dst, err := origdst.Get(c)
 	if err != nil {
 		dst = c.LocalAddr().(*net.TCPAddr).AddrPort()
 	}

@@ -1,4 +1,6 @@
-package topology
+// Package origdst reads the destination a redirected TCP connection was
+// originally sent to, as a transparent proxy does.
+package origdst
 
 import (
 	"encoding/binary"
@@ -15,12 +17,12 @@ import (
 // SOL_IPV6; x/sys/unix does not export it.
 const ip6tSOOriginalDst = 80
 
-// originalDst returns the destination the client originally connected to,
+// Get returns the destination the client originally connected to,
 // before any REDIRECT/DNAT, as conntrack remembers it. A connection that no
 // conntrack entry tracks (conntrack is only active in a namespace once
 // something like a nat chain needs it) gets ENOENT; callers fall back to the
 // local address, which is then the truth anyway.
-func originalDst(c *net.TCPConn) (netip.AddrPort, error) {
+func Get(c *net.TCPConn) (netip.AddrPort, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("original destination: %w", err)
