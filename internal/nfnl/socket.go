@@ -243,7 +243,8 @@ func (s *Socket) TableExists(family uint8, name string) (bool, error) {
 			switch errno, _, _ := nlError(m); errno {
 			case 0:
 				return found, nil
-			case unix.ENOENT:
+			case unix.ENOENT, unix.EAFNOSUPPORT:
+				// No such table, or no such family in this kernel at all.
 				return false, nil
 			default:
 				return false, fmt.Errorf("look up table %s: %w", name, errno)
