@@ -179,17 +179,21 @@ func (c *Client) snapshot() (uint32, *Ruleset, error) {
 		if err != nil {
 			return 0, nil, explain(err, c.nsFD >= 0)
 		}
-		live, err := readLive(conn)
-		if err != nil {
-			return 0, nil, explain(err, c.nsFD >= 0)
-		}
+		live, rerr := readLive(conn)
 		after, err := c.sock.Generation()
 		if err != nil {
 			return 0, nil, explain(err, c.nsFD >= 0)
 		}
-		if before == after {
-			return after, live, nil
+		if before != after {
+			// Someone committed while we read: the read may mix two
+			// rulesets, or have failed because a set or chain listed by one
+			// dump request was deleted before the next one (ENOENT).
+			continue
 		}
+		if rerr != nil {
+			return 0, nil, explain(rerr, c.nsFD >= 0)
+		}
+		return after, live, nil
 	}
 	return 0, nil, fmt.Errorf("read rules: the ruleset kept changing under us for %d attempts", maxAttempts)
 }
