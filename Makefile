@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/proxy-init
 # Fuzz targets run briefly by `make test`: package:FuzzName pairs.
-FUZZ_TARGETS ?=
+FUZZ_TARGETS ?= ./nat/:FuzzParsePortRange ./nat/:FuzzParsePortList ./nat/:FuzzParsePrefix ./nat/:FuzzConfigRender ./nat/:FuzzConfigApply
 FUZZTIME ?= 10s
 
 build:

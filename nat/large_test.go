@@ -1,0 +1,119 @@
+package nat_test
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/proxy-init/netlink-native/internal/testns"
+	"github.com/proxy-init/netlink-native/nat"
+)
+
+// disjointSubnets returns n IPv4 /24s and n IPv6 /64s, none adjacent to
+// another, so that none merge and each is its own interval.
+func disjointSubnets(n int, v4base, v6base string) []netip.Prefix {
+	b4 := netip.MustParseAddr(v4base).As4()
+	b6 := netip.MustParseAddr(v6base).As16()
+	out := make([]netip.Prefix, 0, 2*n)
+	for i := range n {
+		a4 := b4
+		a4[1] += byte(i >> 7)
+		a4[2] = byte(i&127) * 2
+		out = append(out, netip.PrefixFrom(netip.AddrFrom4(a4), 24))
+		a6 := b6
+		a6[6], a6[7] = byte(i>>7), byte(i&127)*2
+		out = append(out, netip.PrefixFrom(netip.AddrFrom16(a6), 64))
+	}
+	return out
+}
+
+// everyOtherPort returns the ports first, first+2, ... up to 65535.
+func everyOtherPort(first int) []nat.PortRange {
+	var out []nat.PortRange
+	for p := first; p <= 65535; p += 2 {
+		out = append(out, nat.PortRange{First: uint16(p), Last: uint16(p)})
+	}
+	return out
+}
+
+// TestLargeConfigurations installs, re-applies, replaces and removes the
+// largest configurations: all 65535 ports spread over the port sets, one of
+// them the worst case of 32768 disjoint single ports, and 4096 disjoint
+// subnets per family in each subnet set. The batches are megabytes long;
+// none may fail with ENOBUFS or EMSGSIZE, and remove leaves nothing.
+func TestLargeConfigurations(t *testing.T) {
+	odd := everyOtherPort(1)  // 1,3,...,65535: 32768 intervals
+	even := everyOtherPort(2) // 2,4,...,65534: 32767 intervals
+	allPorts := []nat.PortRange{{First: 1, Last: 65535}}
+
+	// A: 32768 disjoint redirected ports, the other 32767 ignored outbound,
+	// 4096 subnets per family ignored in each direction.
+	a := nat.DefaultConfig()
+	a.PortsToRedirect = odd
+	a.OutboundPortsToIgnore = even
+	a.InboundPortsToIgnore = allPorts
+	a.InboundSubnetsToIgnore = disjointSubnets(4096, "10.0.0.0", "fd00::")
+	a.OutboundSubnetsToIgnore = disjointSubnets(4096, "10.64.0.0", "fd01::")
+	// B: the same sizes with the roles swapped, so that replacing A by B
+	// deletes and re-creates every element in one batch.
+	b := a
+	b.PortsToRedirect, b.OutboundPortsToIgnore = even, odd
+	b.InboundSubnetsToIgnore, b.OutboundSubnetsToIgnore = a.OutboundSubnetsToIgnore, a.InboundSubnetsToIgnore
+
+	ns := testns.New(t)
+	ns.LoadNft(t, "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n")
+	empty := ns.Ruleset(t)
+	c := relClient(t, ns)
+	rsA, rsB := relPlan(t, a), relPlan(t, b)
+	for _, tbl := range rsA.Tables {
+		if n := len(tbl.Set(nat.SetRedirectPorts).Elements); n != 32768 {
+			t.Fatalf("%s redirect_ports has %d intervals, want 32768", tbl.Family, n)
+		}
+		if n := len(tbl.Set(nat.SetInboundSubnetsIgnore).Elements); n != 4096 {
+			t.Fatalf("%s inbound_subnets_ignore has %d intervals, want 4096", tbl.Family, n)
+		}
+	}
+
+	for _, step := range []struct {
+		name string
+		rs   *nat.Ruleset
+		want nat.Outcome
+	}{
+		{"install", rsA, nat.Installed},
+		{"re-apply", rsA, nat.Unchanged},
+		{"replace", rsB, nat.Replaced},
+	} {
+		start := time.Now()
+		got, err := c.Apply(step.rs)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if got != step.want {
+			t.Fatalf("%s: %v, want %v", step.name, got, step.want)
+		}
+		took := time.Since(start)
+		if step.want == nat.Unchanged {
+			// Unchanged means the live tables read back equal to the plan.
+			t.Logf("%s: %v in %v", step.name, got, took)
+			continue
+		}
+		if d, err := c.Verify(step.rs); err != nil || d != "" {
+			t.Fatalf("%s: verify: err %v, diff of %d bytes", step.name, err, len(d))
+		}
+		t.Logf("%s: %v in %v", step.name, got, took)
+	}
+
+	// nft itself reads the same elements back.
+	redirect := ns.Run(t, "nft", "list", "set", "ip6", nat.TableName, nat.SetRedirectPorts)
+	if !strings.Contains(redirect, "65534") || strings.Contains(redirect, "65535") {
+		t.Fatalf("nft does not list the replaced redirect_ports set as the even ports:\n%.400s...", redirect)
+	}
+
+	if removed, err := c.Remove(); err != nil || !removed {
+		t.Fatalf("remove: %v, %v", removed, err)
+	}
+	if got := ns.Ruleset(t); got != empty {
+		t.Fatalf("remove left something (- before, + after):\n%.2000s", nat.Diff(empty, got))
+	}
+}
