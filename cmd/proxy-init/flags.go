@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/proxy-init/netlink-native/nat"
 	"github.com/spf13/pflag"
@@ -111,6 +112,9 @@ func portItems(flag string, items []string) ([]nat.PortRange, error) {
 	}
 	var out []nat.PortRange
 	for _, it := range items {
+		if strings.TrimSpace(it) == "" {
+			return nil, emptyItem(flag, items)
+		}
 		r, err := nat.ParsePortRange(it)
 		if err != nil {
 			return nil, &nat.ConfigError{Flag: flag, Value: it, Reason: err.Error()}
@@ -120,12 +124,21 @@ func portItems(flag string, items []string) ([]nat.PortRange, error) {
 	return out, nil
 }
 
+// emptyItem reports an empty item ("80,,90", "80,") with the whole list as
+// the value: the item itself would print as "", which names nothing.
+func emptyItem(flag string, items []string) error {
+	return &nat.ConfigError{Flag: flag, Value: strings.Join(items, ","), Reason: "empty item in the list"}
+}
+
 func prefixItems(flag string, items []string) ([]netip.Prefix, error) {
 	if len(items) == 1 && items[0] == "" {
 		return nil, nil
 	}
 	var out []netip.Prefix
 	for _, it := range items {
+		if strings.TrimSpace(it) == "" {
+			return nil, emptyItem(flag, items)
+		}
 		p, err := nat.ParsePrefix(it)
 		if err != nil {
 			return nil, &nat.ConfigError{Flag: flag, Value: it, Reason: err.Error()}
