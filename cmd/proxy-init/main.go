@@ -157,7 +157,7 @@ func apply(client *nat.Client, cfg nat.Config, plan *nat.Ruleset, nsFD, closeWai
 			sysctl = f
 			defer f.Close()
 		case !errors.Is(err, fs.ErrNotExist):
-			return fail(stderr, err)
+			return fail(stderr, sysctlError(closeWait, err))
 		}
 	}
 	if _, err := client.Apply(plan); err != nil {
@@ -170,17 +170,23 @@ func apply(client *nat.Client, cfg nat.Config, plan *nat.Ruleset, nsFD, closeWai
 		if sysctl == nil {
 			f, err := nat.OpenCloseWaitSysctl(nsFD)
 			if err != nil {
-				return fail(stderr, err)
+				return fail(stderr, sysctlError(closeWait, err))
 			}
 			defer f.Close()
 			sysctl = f
 		}
 		if err := nat.WriteSysctl(sysctl, closeWait); err != nil {
-			return fail(stderr, err)
+			return fail(stderr, sysctlError(closeWait, err))
 		}
 		log.Info("set conntrack close-wait timeout", "seconds", closeWait)
 	}
 	return exitOK
+}
+
+// sysctlError names the flag and value that asked for the sysctl, so that
+// the one error line says which part of the invocation failed.
+func sysctlError(closeWait int, err error) error {
+	return fmt.Errorf("--timeout-close-wait-secs=%d: %w", closeWait, err)
 }
 
 func fail(stderr io.Writer, err error) int {
