@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/google/nftables"
+	"github.com/proxy-init/netlink-native/internal/netns"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
 	"golang.org/x/sys/unix"
 )
@@ -61,11 +62,15 @@ func (c *Client) reader() (*nftables.Conn, error) {
 	if c.read != nil {
 		return c.read, nil
 	}
-	opts := []nftables.ConnOption{nftables.AsLasting()}
-	if c.nsFD >= 0 {
-		opts = append(opts, nftables.WithNetNSFd(c.nsFD))
-	}
-	conn, err := nftables.New(opts...)
+	// The socket is opened on a thread inside the namespace, like ours in
+	// nfnl.Open, rather than with nftables.WithNetNSFd: that option has
+	// mdlayher/socket open /proc/self/task/<tid>/ns/net to come back, and
+	// fails where /proc is absent (an empty chroot).
+	var conn *nftables.Conn
+	err := netns.Do(c.nsFD, func() (err error) {
+		conn, err = nftables.New(nftables.AsLasting())
+		return err
+	})
 	if err != nil {
 		return nil, explain(fmt.Errorf("open netlink socket for reading: %w", err), c.nsFD >= 0)
 	}
