@@ -106,12 +106,7 @@ func TestBadInputIsRefusedWithoutTouchingTheKernel(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			args := tc.args
 			if !strings.HasPrefix(tc.flag, "--netns") && tc.wrap == nil {
-				// After the command, if any: it must come first.
-				i := 0
-				if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-					i = 1
-				}
-				args = append(append(append([]string{}, args[:i]...), netns...), args[i:]...)
+				args = afterCommand(args, netns...)
 			}
 			argv := append([]string{bin}, args...)
 			if tc.wrap != nil {

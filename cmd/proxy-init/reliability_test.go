@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -55,4 +56,14 @@ func relRun(t testing.TB, cmd *exec.Cmd) relResult {
 		t.Fatalf("run %v: %v", cmd.Args, err)
 	}
 	return relResult{code, out.String(), errb.String()}
+}
+
+// afterCommand inserts flags into args after the command word, if any: the
+// command must come first.
+func afterCommand(args []string, flags ...string) []string {
+	i := 0
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		i = 1
+	}
+	return append(append(append([]string{}, args[:i]...), flags...), args[i:]...)
 }
