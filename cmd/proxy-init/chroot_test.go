@@ -26,11 +26,39 @@ func chrootWith(t *testing.T, bin string) string {
 	return dir
 }
 
+// Shell run in a private mount namespace before the chroot: the directory
+// $dir becomes a mount of its own, then read-only, as the root filesystem of
+// a pod with readOnlyRootFilesystem. bindRoot must come before any mount
+// inside $dir (a bind mount does not carry submounts), readOnly after.
+const (
+	bindRoot = `mount --bind "$dir" "$dir" && `
+	readOnly = `mount -o remount,bind,ro "$dir" && `
+)
+
+// requireOnly checks that the directory holds exactly the named files: the
+// binary wrote nothing next to itself.
+func requireOnly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, " ") != strings.Join(names, " ") {
+		t.Fatalf("%s holds %v, want only %v", dir, got, names)
+	}
+}
+
 // TestChrootRunsWithNothingElse runs every command of the binary in a chroot
 // that holds only the binary, into a namespace it is started in (as an init
 // container is) and into one passed by path with --netns. The sequence
 // covers both ways Apply writes (a fresh install, a replacement after reading
-// the live tables), verify, show and remove.
+// the live tables), verify, show and remove. The chroot is mounted read-only,
+// as a pod's root filesystem with readOnlyRootFilesystem, and holds nothing
+// new afterwards.
 func TestChrootRunsWithNothingElse(t *testing.T) {
 	bin := relBinary(t)
 	first := []string{"--inbound-ports-to-ignore", "4190,4191"}
@@ -76,9 +104,11 @@ func TestChrootRunsWithNothingElse(t *testing.T) {
 		dir := chrootWith(t, bin)
 		ns := testns.New(t)
 		for i, s := range steps {
-			args := append([]string{dir, "/proxy-init", s.cmd}, s.flags...)
-			check(t, ns, i, relRun(t, ns.Command("chroot", args...)))
+			args := append([]string{"-m", "--propagation", "private", "sh", "-c",
+				`dir=$1 && shift && ` + bindRoot + readOnly + `exec chroot "$dir" /proxy-init "$@"`, "sh", dir, s.cmd}, s.flags...)
+			check(t, ns, i, relRun(t, ns.Command("unshare", args...)))
 		}
+		requireOnly(t, dir, "proxy-init")
 	})
 
 	t.Run("namespace passed by path", func(t *testing.T) {
@@ -92,12 +122,13 @@ func TestChrootRunsWithNothingElse(t *testing.T) {
 		ns, decoy := testns.New(t), testns.New(t)
 		for i, s := range steps {
 			args := append([]string{"-m", "--propagation", "private", "sh", "-c",
-				`mount --bind "$1" "$2/netns" && dir=$2 && shift 2 && exec chroot "$dir" /proxy-init "$@"`,
-				"sh", ns.Path(), dir, s.cmd, "--netns", "/netns"}, s.flags...)
+				`dir=$1 && ns=$2 && shift 2 && ` + bindRoot + `mount --bind "$ns" "$dir/netns" && ` + readOnly + `exec chroot "$dir" /proxy-init "$@"`,
+				"sh", dir, ns.Path(), s.cmd, "--netns", "/netns"}, s.flags...)
 			check(t, ns, i, relRun(t, decoy.Command("unshare", args...)))
 			if got := decoy.Ruleset(t); got != "" {
 				t.Fatalf("step %d changed the namespace the process started in:\n%s", i, got)
 			}
 		}
+		requireOnly(t, dir, "netns", "proxy-init")
 	})
 }
