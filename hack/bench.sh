@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# hack/bench.sh: `make bench`. Measures bin/proxy-init against `nft -f` and the
+# iptables-nft reference installer (hack/iptables-reference.sh) and writes
+# bench/REPORT.md, bench/*.png and bench/results.json. The measuring is done by
+# the Go program in hack/bench; this script checks the prerequisites, builds it
+# and runs it. Everything that touches the kernel happens in throwaway network
+# namespaces (`unshare -n` per run, `ip netns` pairs for the datapath); the
+# host namespace is never changed.
+#
+# Needs root, Linux with nf_tables, and these Debian packages, which it
+# installs with apt-get when they are missing: nftables, iptables, iproute2,
+# util-linux (unshare), hyperfine, time. Go must be on PATH (it builds the
+# harness and runs the Go benchmarks).
+#
+# Environment:
+#   BENCH_QUICK=1        one or two repetitions per figure: a smoke test of the
+#                        harness (the report says so), about 4 minutes
+#   BENCH_SECTIONS=1,2   only these sections (1 fresh, 2 re-apply, 3 scale,
+#                        4 datapath, 5 memory, 6 Go benchmarks)
+#   BENCH_OUT=dir        where to write the report (default: bench)
+# A full run takes about 10-12 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench: needs root (network namespaces and nf_tables); run: sudo make bench" >&2
+	exit 1
+fi
+command -v go >/dev/null || {
+	echo "bench: go is not on PATH" >&2
+	exit 1
+}
+
+# Debian package -> a command it provides.
+declare -A provides=(
+	[nftables]=nft [iptables]=iptables-nft [iproute2]=ip [util-linux]=unshare
+	[hyperfine]=hyperfine [time]=/usr/bin/time
+)
+missing=()
+for pkg in "${!provides[@]}"; do
+	command -v "${provides[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if command -v apt-get >/dev/null; then
+		echo "bench: installing ${missing[*]} (apt-get)" >&2
+		apt-get update -qq >/dev/null 2>&1 || true
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+			echo "bench: apt-get install ${missing[*]} failed" >&2
+	else
+		echo "bench: missing packages ${missing[*]} and no apt-get to install them" >&2
+	fi
+fi
+# nft and iptables-nft are what we compare against: without them there is no
+# benchmark. hyperfine and GNU time have fallbacks inside the harness (its
+# own timing loop, wait4's rusage); the report says when they were used.
+for cmd in nft iptables-nft ip6tables-nft ip unshare; do
+	command -v "$cmd" >/dev/null || {
+		echo "bench: $cmd not found; install the Debian packages nftables iptables iproute2 util-linux" >&2
+		exit 1
+	}
+done
+[ -x hack/iptables-reference.sh ] || {
+	echo "bench: hack/iptables-reference.sh is missing" >&2
+	exit 1
+}
+[ -x bin/proxy-init ] || make build
+
+tmp=$(mktemp -d)
+prefix="pibench-$$-"
+cleanup() {
+	# The harness deletes its namespaces itself; this catches a harness that
+	# was killed outright.
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		case $ns in "$prefix"*) ip netns del "$ns" || true ;; esac
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+go build -o "$tmp/bench" ./hack/bench
+args=(run -bin bin/proxy-init -ref hack/iptables-reference.sh -out "${BENCH_OUT:-bench}" -ns-prefix "$prefix")
+[ -n "${BENCH_QUICK:-}" ] && args+=(-quick)
+[ -n "${BENCH_SECTIONS:-}" ] && args+=(-sections "$BENCH_SECTIONS")
+"$tmp/bench" "${args[@]}"
+echo "bench: wrote ${BENCH_OUT:-bench}/REPORT.md" >&2

@@ -1,0 +1,436 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Section 1: whole-process fresh apply, each run `unshare -n CMD` (a new
+// namespace per run), timed from outside by hyperfine, floor subtracted in
+// the report.
+func (r *runner) sectionFresh() error {
+	cmds := []struct {
+		key, label string
+		argv       []string
+	}{
+		{"floor", "(d) floor: `unshare -n true`", []string{"true"}},
+		{"ours", "(a) `bin/proxy-init --inbound-ports-to-ignore 4190,4191`", append([]string{r.bin}, r.base...)},
+		{"nft", "(b) `nft -f` of the `--simulate` text (with its replace idiom)", []string{"nft", "-f", r.idiomFile}},
+		{"nft-plain", "(b') `nft -f` of the same text without the idiom lines (plain load)", []string{"nft", "-f", r.plainFile}},
+		{"iptables", "(c) `hack/iptables-reference.sh --inbound-ports-to-ignore 4190,4191`", append([]string{r.ref}, r.base...)},
+	}
+	samples := make([]Sample, len(cmds))
+	for i, c := range cmds {
+		samples[i] = Sample{Key: c.key, Label: c.label}
+		// One untimed run each, to check that it works and count the
+		// transactions it commits.
+		res, err := r.nsRun(childSpec{Time: c.argv, Timeout: Duration{time.Minute}})
+		if err == nil && (res.Err != "" || res.Exit != 0 || res.TimedOut) {
+			err = fmt.Errorf("exit %d %s %s", res.Exit, res.Err, res.Stderr)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", cmdline(c.argv), err)
+		}
+		samples[i].Gen = []int{int(res.GenAfter - res.GenBefore)}
+	}
+	rounds := reps(r.quick, 10, 1)
+	fast, slow := reps(r.quick, 20, 5), reps(r.quick, 6, 3)
+	_, err := exec.LookPath("hyperfine")
+	useHyperfine := err == nil
+	if useHyperfine {
+		r.res.Timer = fmt.Sprintf("hyperfine -N (no shell), %d rounds of %d runs (iptables: %d) after 2 warm-up runs per round", rounds, fast, slow)
+	} else {
+		r.res.Timer = fmt.Sprintf("hyperfine not found: the bench tool's own loop (fork, exec `unshare -n CMD`, wait), %d rounds of %d runs (iptables: %d)", rounds, fast, slow)
+	}
+	for round := range rounds {
+		// Rounds alternate between the commands, so a burst of noise on the
+		// shared machine does not land on one command only.
+		for _, group := range [][]int{{0, 1, 2, 3}, {4}} {
+			n := fast
+			if group[0] == 4 {
+				n = slow
+			}
+			var argvs [][]string
+			for _, i := range group {
+				argvs = append(argvs, cmds[i].argv)
+			}
+			var times [][]float64
+			if useHyperfine {
+				times, err = r.hyperfine(argvs, n)
+			} else {
+				times, err = timeUnshare(argvs, n)
+			}
+			if err != nil {
+				return err
+			}
+			for j, i := range group {
+				samples[i].MS = append(samples[i].MS, times[j]...)
+			}
+		}
+		logf("   round %d/%d: floor %.2f ms, ours %.2f ms, nft %.2f ms, nft plain %.2f ms, iptables %.1f ms", round+1, rounds,
+			samples[0].Median(), samples[1].Median(), samples[2].Median(), samples[3].Median(), samples[4].Median())
+	}
+	r.res.Fresh = samples
+	return nil
+}
+
+// hyperfine times `unshare -n ARGV` for each argv, n runs each; it returns
+// milliseconds per command.
+func (r *runner) hyperfine(argvs [][]string, n int) ([][]float64, error) {
+	js := filepath.Join(r.tmp, "hyperfine.json")
+	args := []string{"-N", "--style", "none", "--warmup", "2", "--runs", strconv.Itoa(n), "--export-json", js}
+	for _, a := range argvs {
+		for _, w := range a {
+			if strings.ContainsAny(w, " \t'\"") {
+				return nil, fmt.Errorf("argument %q needs quoting, which hyperfine -N does not do", w)
+			}
+		}
+		args = append(args, "unshare -n "+cmdline(a))
+	}
+	cmd := exec.Command("hyperfine", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("hyperfine: %w: %s", err, tail(stderr.Bytes()))
+	}
+	b, err := os.ReadFile(js)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Results []struct {
+			Times []float64 `json:"times"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Results) != len(argvs) {
+		return nil, fmt.Errorf("hyperfine returned %d results for %d commands", len(out.Results), len(argvs))
+	}
+	res := make([][]float64, len(argvs))
+	for i, x := range out.Results {
+		for _, t := range x.Times {
+			res[i] = append(res[i], t*1e3)
+		}
+	}
+	return res, nil
+}
+
+// timeUnshare is the fallback without hyperfine: the same measurement, fork
+// and exec of `unshare -n ARGV` to its exit, from this process.
+func timeUnshare(argvs [][]string, n int) ([][]float64, error) {
+	res := make([][]float64, len(argvs))
+	for i, a := range argvs {
+		for k := range n + 2 {
+			cmd := exec.Command("unshare", append([]string{"-n"}, a...)...)
+			start := time.Now()
+			if err := cmd.Run(); err != nil {
+				return nil, fmt.Errorf("unshare -n %s: %w", cmdline(a), err)
+			}
+			if k >= 2 { // two warm-up runs
+				res[i] = append(res[i], float64(time.Since(start).Nanoseconds())/1e6)
+			}
+		}
+	}
+	return res, nil
+}
+
+// Section 2: re-apply onto an existing install. Each run is a new namespace
+// in which the bench child first installs (untimed) and then times the second
+// apply with the monotonic clock, from fork to exit. The fresh rows are timed
+// the same way, so the two compare directly; the floor row is `true`.
+func (r *runner) sectionReapply() error {
+	changed := []string{"--inbound-ports-to-ignore", "4190,4191,9090"}
+	chIdiom, _, err := r.simulate("changed", changed)
+	if err != nil {
+		return err
+	}
+	ours := func(f []string) []string { return append([]string{r.bin}, f...) }
+	ref := func(f []string) []string { return append([]string{r.ref}, f...) }
+	nftI := []string{"nft", "-f", r.idiomFile}
+	to := Duration{time.Minute}
+	rows := []struct {
+		key, label string
+		spec       childSpec
+	}{
+		{"floor", "floor: exec `true`", childSpec{Time: []string{"true"}}},
+		{"sim", "ours `--simulate` (process start, plan, render; no netlink)", childSpec{Time: ours(append([]string{"--simulate"}, r.base...))}},
+		{"fresh-ours", "fresh: ours", childSpec{Time: ours(r.base)}},
+		{"fresh-nft", "fresh: `nft -f` (replace idiom)", childSpec{Time: nftI}},
+		{"fresh-nft-plain", "fresh: `nft -f` (plain load)", childSpec{Time: []string{"nft", "-f", r.plainFile}}},
+		{"fresh-iptables", "fresh: iptables-nft script", childSpec{Time: ref(r.base)}},
+		{"same-ours", "re-apply, same config: ours", childSpec{Setup: [][]string{ours(r.base)}, Time: ours(r.base)}},
+		{"verify-ours", "for comparison: ours `verify` on the same install (reads and compares, sends no batch)", childSpec{Setup: [][]string{ours(r.base)}, Time: ours(append([]string{"verify"}, r.base...))}},
+		{"same-nft", "re-apply, same config: `nft -f` (replace idiom)", childSpec{Setup: [][]string{nftI}, Time: nftI}},
+		{"same-iptables", "re-apply, same config: iptables-nft script", childSpec{Setup: [][]string{ref(r.base)}, Time: ref(r.base)}},
+		{"chg-ours", "re-apply, changed config: ours", childSpec{Setup: [][]string{ours(r.base)}, Time: ours(changed)}},
+		{"chg-nft", "re-apply, changed config: `nft -f` (replace idiom)", childSpec{Setup: [][]string{nftI}, Time: []string{"nft", "-f", chIdiom}}},
+		{"chg-iptables", "re-apply, changed config: iptables-nft script", childSpec{Setup: [][]string{ref(r.base)}, Time: ref(changed)}},
+	}
+	samples := make([]Sample, len(rows))
+	for i := range rows {
+		samples[i] = Sample{Key: rows[i].key, Label: rows[i].label}
+		rows[i].spec.Timeout = to
+	}
+	n := reps(r.quick, 50, 3)
+	for k := range n {
+		for i := range rows {
+			r.measure(&samples[i], rows[i].spec)
+		}
+		if (k+1)%25 == 0 || k+1 == n {
+			logf("   %d/%d runs: same-config ours %.2f ms vs nft %.2f ms; changed-config ours %.2f ms vs nft %.2f ms", k+1, n,
+				find(samples, "same-ours").Median(), find(samples, "same-nft").Median(), find(samples, "chg-ours").Median(), find(samples, "chg-nft").Median())
+		}
+	}
+	r.res.Reapply = samples
+	return nil
+}
+
+// Section 3: apply time against list size, in a fresh namespace per run,
+// timed inside it. Each run of ours and of nft is checked afterwards with
+// `proxy-init verify` (the live ruleset equals the plan).
+func (r *runner) sectionScale() error {
+	type pt struct {
+		label string
+		x     int
+		items []string
+	}
+	axes := []struct {
+		axis, flag string
+		points     []pt
+	}{
+		{"ports", "--inbound-ports-to-ignore", []pt{
+			{"0", 0, nil}, {"16", 16, portEntries(16)}, {"256", 256, portEntries(256)}, {"4096", 4096, portEntries(4096)},
+			{"65536: every other port", 32768, everyOtherPort()},
+		}},
+		{"subnets", "--subnets-to-ignore", []pt{
+			{"0", 0, nil}, {"16", 16, subnetEntries(16)}, {"256", 256, subnetEntries(256)}, {"4096", 4096, subnetEntries(4096)},
+		}},
+	}
+	to := Duration{r.iptTimeout}
+	for _, ax := range axes {
+		series := Series{Axis: ax.axis}
+		stopped := ""
+		for _, p := range ax.points {
+			flags := listFlag(ax.flag, p.items)
+			_, plain, err := r.simulate(fmt.Sprintf("%s-%d", ax.axis, p.x), flags)
+			if err != nil {
+				return err
+			}
+			verify := append([]string{r.bin, "verify"}, flags...)
+			ours := Sample{Key: "ours", Label: "ours"}
+			nft := Sample{Key: "nft", Label: "nft -f (plain load)"}
+			ipt := Sample{Key: "iptables", Label: "iptables-nft script"}
+			stub := Sample{Key: "iptables-stub", Label: "the script with iptables stubbed out"}
+			oursSpec := childSpec{Time: append([]string{r.bin}, flags...), Post: [][]string{verify}, Timeout: to}
+			nftSpec := childSpec{Time: []string{"nft", "-f", plain}, Post: [][]string{verify}, Timeout: to}
+			iptSpec := childSpec{Time: append([]string{r.ref}, flags...), Timeout: to}
+			n := 15
+			if p.x > 4096 {
+				n = 9
+			}
+			if r.quick {
+				n = 1
+			}
+			iptN := n
+			for k := range n {
+				r.measure(&ours, oursSpec)
+				r.measure(&nft, nftSpec)
+				switch {
+				case stopped != "":
+					ipt.Skipped = stopped
+				case k < iptN:
+					r.measure(&ipt, iptSpec)
+					if k > 0 {
+						break
+					}
+					if ipt.TimedOut {
+						stopped = fmt.Sprintf("not run: the series stopped at %s, whose run took over %s", p.label, r.iptTimeout)
+						r.note("iptables-nft, %s axis: the run at %s was killed after %s; larger points were not run.", ax.axis, p.label, r.iptTimeout)
+					} else if ipt.ok() {
+						// Big points: as many runs as fit in about 20 s.
+						iptN = max(1, min(n, int(20e3/ipt.MS[0])))
+					}
+				}
+			}
+			if ipt.ok() || ipt.TimedOut {
+				// Also where the real script was killed: is it iptables-nft
+				// or the script's own parsing that takes so long?
+				r.measure(&stub, childSpec{Time: iptSpec.Time, Env: []string{r.stubPATH}, Timeout: to})
+			} else {
+				stub.Skipped = "the real script did not complete"
+			}
+			logf("   %s %s: ours %.1f ms, nft %.1f ms, iptables %s", ax.axis, p.label, ours.Median(), nft.Median(), msOrWhy(&ipt))
+			series.Points = append(series.Points, Point{Label: p.label, X: p.x, Samples: []Sample{ours, nft, ipt, stub}})
+		}
+		r.res.Scale = append(r.res.Scale, series)
+	}
+	return nil
+}
+
+func msOrWhy(s *Sample) string {
+	switch {
+	case s.TimedOut:
+		return "> 60 s (killed)"
+	case s.Skipped != "":
+		return "skipped"
+	case s.Err != "":
+		return "error"
+	}
+	return fmt.Sprintf("%.1f ms", s.Median())
+}
+
+// Section 5: peak resident memory of one apply, from GNU time -v, and the
+// binary's size.
+func (r *runner) sectionMemory() error {
+	_, portsPlain, err := r.simulate("mem-ports", listFlag("--inbound-ports-to-ignore", everyOtherPort()))
+	if err != nil {
+		return err
+	}
+	cfgs := []struct {
+		key, label string
+		argv       []string
+	}{
+		{"ours-default", "ours, section 1 configuration", append([]string{r.bin}, r.base...)},
+		{"ours-ports", "ours, every other port ignored (32768 intervals per family)", append([]string{r.bin}, listFlag("--inbound-ports-to-ignore", everyOtherPort())...)},
+		{"ours-subnets", "ours, 4096 subnets per family", append([]string{r.bin}, listFlag("--subnets-to-ignore", subnetEntries(4096))...)},
+		{"nft-default", "`nft -f` (plain), section 1 configuration", []string{"nft", "-f", r.plainFile}},
+		{"nft-ports", "`nft -f` (plain), every other port ignored", []string{"nft", "-f", portsPlain}},
+		{"iptables-default", "iptables-nft script, section 1 configuration (its largest process)", append([]string{r.ref}, r.base...)},
+	}
+	gnuTime := "/usr/bin/time"
+	if _, err := os.Stat(gnuTime); err != nil {
+		gnuTime = ""
+		r.note("GNU time was not found: peak RSS was read from wait4's rusage by the bench tool itself (the figure GNU time prints).")
+	}
+	samples := make([]Sample, len(cfgs))
+	for i := range cfgs {
+		samples[i] = Sample{Key: cfgs[i].key, Label: cfgs[i].label}
+	}
+	n := reps(r.quick, 5, 1)
+	for range n {
+		for i, c := range cfgs {
+			if samples[i].Err != "" {
+				continue
+			}
+			kib, err := maxRSS(gnuTime, c.argv)
+			if err != nil {
+				samples[i].Err = err.Error()
+				continue
+			}
+			samples[i].MS = append(samples[i].MS, float64(kib))
+		}
+	}
+	r.res.Memory = samples
+
+	st, err := os.Stat(r.bin)
+	if err != nil {
+		return err
+	}
+	r.res.Binary = Binary{Path: "bin/proxy-init", Bytes: st.Size(), Static: isStatic(r.bin)}
+	return nil
+}
+
+var maxRSSRE = regexp.MustCompile(`Maximum resident set size \(kbytes\): (\d+)`)
+
+func maxRSS(gnuTime string, argv []string) (int64, error) {
+	full := append([]string{"unshare", "-n"}, argv...)
+	if gnuTime == "" {
+		cmd := exec.Command(full[0], full[1:]...)
+		if err := cmd.Run(); err != nil {
+			return 0, fmt.Errorf("%s: %w", short(full), err)
+		}
+		return cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss, nil
+	}
+	cmd := exec.Command(gnuTime, append([]string{"-v"}, full...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("%s: %w: %s", short(full), err, tail(stderr.Bytes()))
+	}
+	m := maxRSSRE.FindSubmatch(stderr.Bytes())
+	if m == nil {
+		return 0, errors.New("no maximum resident set size in the output of time -v")
+	}
+	return strconv.ParseInt(string(m[1]), 10, 64)
+}
+
+// isStatic: no program interpreter, no shared libraries.
+func isStatic(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			return false
+		}
+	}
+	return true
+}
+
+// Section 6: the Go benchmarks of nat (nat/bench_test.go).
+func (r *runner) sectionGoBench() error {
+	count, benchtime := "5", "300ms"
+	if r.quick {
+		count, benchtime = "1", "50ms"
+	}
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", count, "-benchtime", benchtime, "./nat/")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go test -bench: %w: %s%s", err, tail(out), tail(stderr.Bytes()))
+	}
+	r.res.GoBench = parseGoBench(out)
+	if len(r.res.GoBench) == 0 {
+		return fmt.Errorf("go test -bench printed no benchmark lines: %s", tail(out))
+	}
+	if m := regexp.MustCompile(`(?m)^cpu: (.+)$`).FindSubmatch(out); m != nil && r.res.Machine.CPU == "" {
+		r.res.Machine.CPU = string(m[1])
+	}
+	return nil
+}
+
+var gomaxprocsSuffix = regexp.MustCompile(`-\d+$`)
+
+func parseGoBench(out []byte) []GoBench {
+	var res []GoBench
+	idx := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := gomaxprocsSuffix.ReplaceAllString(strings.TrimPrefix(f[0], "Benchmark"), "")
+		i, ok := idx[name]
+		if !ok {
+			i = len(res)
+			idx[name] = i
+			res = append(res, GoBench{Name: name, Values: map[string][]float64{}})
+		}
+		for j := 2; j+1 < len(f); j += 2 {
+			v, err := strconv.ParseFloat(f[j], 64)
+			if err != nil {
+				continue
+			}
+			res[i].Values[f[j+1]] = append(res[i].Values[f[j+1]], v)
+		}
+	}
+	return res
+}
