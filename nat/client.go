@@ -97,14 +97,15 @@ const maxAttempts = 20
 
 // Apply makes our tables equal to the plan, in one transaction.
 //
-// The first attempt assumes a fresh namespace, the common case of a pod's
-// init container: one batch creates the tables with the exclusive flag, and
-// the kernel refuses the whole batch if any of them exists. Only then are the
-// live tables read; if they already equal the plan nothing is written, else
-// one batch deletes and re-creates them, conditional on the ruleset
-// generation read, and is retried if someone else committed in between.
+// A fresh namespace is the common case, a pod's init container: one dump
+// request finds none of our tables, and one batch creates them with the
+// exclusive flag (a racing writer makes the kernel refuse the whole batch
+// with EEXIST). Otherwise the live tables are read; if they already equal
+// the plan nothing is written, else one batch deletes and re-creates them,
+// conditional on the ruleset generation read, and is retried if someone
+// else committed in between.
 func (c *Client) Apply(rs *Ruleset) (Outcome, error) {
-	fresh, err := c.absent(rs)
+	fresh, err := c.absent()
 	if err != nil {
 		return 0, explain(err, c.nsFD >= 0)
 	}
@@ -148,17 +149,18 @@ func (c *Client) Apply(rs *Ruleset) (Outcome, error) {
 	return 0, fmt.Errorf("apply: the ruleset kept changing under us for %d attempts; another process is rewriting it", maxAttempts)
 }
 
-// absent reports whether the tables of the families the plan leaves out (IPv6
-// turned off since an earlier run) are absent, so that the fresh-install
-// batch, which only proves the planned tables absent, may be used.
-func (c *Client) absent(rs *Ruleset) (bool, error) {
-	for _, fam := range []Family{IPv4, IPv6} {
-		if rs.Table(fam) != nil {
-			continue
-		}
-		exists, err := c.sock.TableExists(uint8(fam), TableName)
-		if err != nil || exists {
-			return false, err
+// absent reports whether none of our tables exists, in one small dump
+// request. Then the fresh-install batch applies; otherwise sending it would
+// only be refused (EEXIST) after the kernel did, and undid, all its work.
+// Tables of families the plan leaves out count too: they must go.
+func (c *Client) absent() (bool, error) {
+	tables, err := c.sock.Tables()
+	if err != nil {
+		return false, err
+	}
+	for _, t := range tables {
+		if t.Name == TableName && (t.Family == uint8(IPv4) || t.Family == uint8(IPv6)) {
+			return false, nil
 		}
 	}
 	return true, nil

@@ -151,6 +151,11 @@ func TestKernelSimulateLoadsIdentically(t *testing.T) {
 			if a, b := ours.Ruleset(t), theirs.Ruleset(t); a != b {
 				t.Fatalf("nft -f of --simulate differs from our install (- ours, + nft -f):\n%s", Diff(a, b))
 			}
+			// Our own rendering (show, --simulate) is nft's listing, line
+			// breaks of long element lists included.
+			if a, b := rs.Listing(false), ours.Ruleset(t); a != b {
+				t.Fatalf("our listing differs from nft's (- ours, + nft):\n%s", Diff(a, b))
+			}
 			// Over an existing install of another configuration.
 			over := testns.New(t)
 			apply(t, newClient(t, over), mustPlan(t, DefaultConfig()), Installed)

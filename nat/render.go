@@ -43,10 +43,18 @@ func (t *Table) write(b *strings.Builder, withCounters bool) {
 		}
 		fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n", s.Name, s.Key)
 		if len(s.Elements) > 0 {
+			// nft breaks the list after a fixed number of elements per
+			// key type; doing the same keeps show and --simulate
+			// identical to "nft list ruleset" for sets of any size.
+			perLine := s.Key.elementsPerLine()
 			b.WriteString("\t\telements = { ")
 			for i, e := range s.Elements {
 				if i > 0 {
-					b.WriteString(", ")
+					if i%perLine == 0 {
+						b.WriteString(",\n\t\t\t     ")
+					} else {
+						b.WriteString(", ")
+					}
 				}
 				b.WriteString(s.Key.format(e))
 			}
@@ -85,6 +93,17 @@ func (k KeyType) String() string {
 		return "ipv6_addr"
 	}
 	return "inet_service"
+}
+
+// elementsPerLine is how many elements nft lists on one line of a set.
+func (k KeyType) elementsPerLine() int {
+	switch k {
+	case KeyIPv4:
+		return 2
+	case KeyIPv6:
+		return 1
+	}
+	return 5
 }
 
 // KeyLen is the length in bytes of the set's keys.
