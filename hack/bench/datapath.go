@@ -67,12 +67,19 @@ func (r *runner) sectionDatapath() error {
 			return fmt.Errorf("%s: %w", c.key, err)
 		}
 	}
-	rounds, dur, maxConns := reps(r.quick, 10, 1), "2s", "60000"
-	if r.quick {
-		dur = "500ms"
-	}
+	// Many short runs rather than a few long ones: the machine is shared,
+	// and two configurations measured within a second of each other see
+	// nearly the same background load, so the report can compare them run
+	// by run (paired ratios). Every other round runs the configurations in
+	// reverse order, so neither of a pair always goes first.
+	rounds, dur, maxConns := reps(r.quick, 30, 2), "500ms", "30000"
 	for round := -1; round < rounds; round++ {
-		for i, c := range cfgs {
+		order := []int{0, 1, 2, 3, 4}
+		if round%2 == 1 {
+			order = []int{4, 3, 2, 1, 0}
+		}
+		for _, i := range order {
+			c := cfgs[i]
 			if rates[i].Err != "" {
 				continue
 			}
@@ -93,7 +100,7 @@ func (r *runner) sectionDatapath() error {
 			rates[i].Conns = append(rates[i].Conns, res.Conns)
 			rates[i].Errors += res.Errors
 		}
-		if round >= 0 {
+		if round >= 0 && ((round+1)%10 == 0 || round+1 == rounds) {
 			var parts []string
 			for i := range cfgs {
 				parts = append(parts, fmt.Sprintf("%s %.0f/s", cfgs[i].key, median(rates[i].PerSec)))
