@@ -12,6 +12,7 @@ import (
 // their elements, then all chains, then the rules, so that every reference
 // points at something created earlier in the same transaction.
 func (r *Ruleset) addTables(b *nfnl.Batch, exclusive bool) {
+	b.Grow(r.encodedSizeHint())
 	for _, t := range r.Tables {
 		fam := uint8(t.Family)
 		b.AddTable(fam, t.Name, exclusive)
@@ -33,6 +34,19 @@ func (r *Ruleset) addTables(b *nfnl.Batch, exclusive bool) {
 			}
 		}
 	}
+}
+
+// encodedSizeHint estimates the batch size: up to two set elements per
+// interval of at most 48 bytes each, and a few hundred bytes per rule.
+func (r *Ruleset) encodedSizeHint() int {
+	n := 0
+	for _, t := range r.Tables {
+		for _, s := range t.Sets {
+			n += 2 * len(s.Elements) * (28 + s.Key.KeyLen())
+		}
+		n += 512*(len(t.Sets)+len(t.Chains)) + 512*r.RuleCount()/len(r.Tables)
+	}
+	return n
 }
 
 func hookNum(name string) uint32 {

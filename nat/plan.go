@@ -30,14 +30,24 @@ func Plan(c Config) (*Ruleset, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	rs := &Ruleset{Tables: []*Table{planTable(c, IPv4)}}
+	// Port sets are the same in both families; computed once, shared.
+	p := portSets{
+		inIgnore:  portIntervals(c.InboundPortsToIgnore),
+		outIgnore: portIntervals(c.OutboundPortsToIgnore),
+		redirect:  portIntervals(c.PortsToRedirect),
+	}
+	rs := &Ruleset{Tables: []*Table{planTable(c, p, IPv4)}}
 	if c.IPv6 {
-		rs.Tables = append(rs.Tables, planTable(c, IPv6))
+		rs.Tables = append(rs.Tables, planTable(c, p, IPv6))
 	}
 	return rs, nil
 }
 
-func planTable(c Config, f Family) *Table {
+type portSets struct {
+	inIgnore, outIgnore, redirect []Interval
+}
+
+func planTable(c Config, p portSets, f Family) *Table {
 	t := &Table{Family: f, Name: TableName}
 	addrKey := KeyIPv4
 	if f == IPv6 {
@@ -54,13 +64,13 @@ func planTable(c Config, f Family) *Table {
 	}
 
 	redirect := &Chain{Name: ChainRedirect}
-	if addSet(SetInboundPortsIgnore, KeyPort, portIntervals(c.InboundPortsToIgnore)) {
+	if addSet(SetInboundPortsIgnore, KeyPort, p.inIgnore) {
 		redirect.add("ignore-port", Return{}, DPortInSet{SetInboundPortsIgnore})
 	}
 	if addSet(SetInboundSubnetsIgnore, addrKey, addrIntervals(c.InboundSubnetsToIgnore, f)) {
 		redirect.add("ignore-subnet", Return{}, AddrInSet{Set: SetInboundSubnetsIgnore})
 	}
-	if addSet(SetRedirectPorts, KeyPort, portIntervals(c.PortsToRedirect)) {
+	if addSet(SetRedirectPorts, KeyPort, p.redirect) {
 		redirect.add("redirect-port-to-proxy-port", Redirect{c.InboundProxyPort}, DPortInSet{SetRedirectPorts})
 	} else {
 		redirect.add("redirect-all-incoming-to-proxy-port", Redirect{c.InboundProxyPort}, L4ProtoTCP{})
@@ -76,7 +86,7 @@ func planTable(c Config, f Family) *Table {
 		output.add("ignore-proxy-group-id", Return{}, SocketID{Group: true, ID: uint32(c.ProxyGID)})
 	}
 	output.add("ignore-loopback", Return{}, OIFName{"lo"})
-	if addSet(SetOutboundPortsIgnore, KeyPort, portIntervals(c.OutboundPortsToIgnore)) {
+	if addSet(SetOutboundPortsIgnore, KeyPort, p.outIgnore) {
 		output.add("ignore-port", Return{}, DPortInSet{SetOutboundPortsIgnore})
 	}
 	if addSet(SetOutboundSubnetsIgnore, addrKey, addrIntervals(c.OutboundSubnetsToIgnore, f)) {

@@ -9,13 +9,38 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Batch is one nf_tables transaction under construction. Builders record the
+// Batch is one nf_tables transaction under construction, encoded as it is
+// built into the single buffer that is sent: a large install is megabytes,
+// and every extra copy shows in its time and peak memory. Builders record the
 // first encoding error; Commit returns it before anything is sent.
 type Batch struct {
-	msgs  []netlink.Message
+	buf   []byte   // beginRoom reserved bytes, then the messages, aligned
+	offs  []int    // where each message starts in buf
 	what  []string // what each message does, for error messages
 	err   error
 	setID uint32
+}
+
+// beginRoom is reserved at the front of buf for the batch-begin message,
+// which Commit writes there once it knows whether it carries a generation id.
+const beginRoom = unix.NLMSG_HDRLEN + 4 + unix.NLA_HDRLEN + 4
+
+// start appends the header of a message whose length finish fills in.
+func (b *Batch) start(msgType int, flags netlink.HeaderFlags, family uint8, what string) int {
+	if b.buf == nil {
+		b.buf = make([]byte, beginRoom, 4096)
+	}
+	off := len(b.buf)
+	b.buf = appendNlmsgHeader(b.buf, 0, nftType(msgType), netlink.Request|flags)
+	b.buf = append(b.buf, nfgenmsg(family, 0)...)
+	b.offs = append(b.offs, off)
+	b.what = append(b.what, what)
+	return off
+}
+
+func (b *Batch) finish(off int) {
+	binary.NativeEndian.PutUint32(b.buf[off:], uint32(len(b.buf)-off))
+	b.buf = append(b.buf, make([]byte, nlmsgAlign(len(b.buf))-len(b.buf))...)
 }
 
 func (b *Batch) add(msgType int, flags netlink.HeaderFlags, family uint8, what string, attrs func(ae *netlink.AttributeEncoder)) {
@@ -26,15 +51,31 @@ func (b *Batch) add(msgType int, flags netlink.HeaderFlags, family uint8, what s
 	if err != nil && b.err == nil {
 		b.err = fmt.Errorf("encode %s: %w", what, err)
 	}
-	b.msgs = append(b.msgs, netlink.Message{
-		Header: netlink.Header{Type: nftType(msgType), Flags: netlink.Request | flags},
-		Data:   append(nfgenmsg(family, 0), data...),
-	})
-	b.what = append(b.what, what)
+	off := b.start(msgType, flags, family, what)
+	b.buf = append(b.buf, data...)
+	b.finish(off)
+}
+
+func appendNlmsgHeader(b []byte, length uint32, typ netlink.HeaderType, flags netlink.HeaderFlags) []byte {
+	b = binary.NativeEndian.AppendUint32(b, length)
+	b = binary.NativeEndian.AppendUint16(b, uint16(typ))
+	b = binary.NativeEndian.AppendUint16(b, uint16(flags))
+	b = binary.NativeEndian.AppendUint32(b, 0) // sequence, set by Commit
+	return binary.NativeEndian.AppendUint32(b, 0)
+}
+
+// Grow makes room for about n more bytes of messages, so that building a
+// large batch does not copy its buffer over and over.
+func (b *Batch) Grow(n int) {
+	if b.buf == nil {
+		b.buf = make([]byte, beginRoom, beginRoom+n)
+		return
+	}
+	b.buf = append(b.buf[:len(b.buf):len(b.buf)], make([]byte, n)...)[:len(b.buf)]
 }
 
 // Len is the number of messages in the batch.
-func (b *Batch) Len() int { return len(b.msgs) }
+func (b *Batch) Len() int { return len(b.offs) }
 
 // AddTable creates a table. With exclusive, the whole batch fails with
 // EEXIST when the table is already there, which is how a fresh install finds
@@ -119,31 +160,60 @@ const maxElemBytes = 48 << 10
 // AddElements adds elements to a set, split over as many messages as needed.
 func (b *Batch) AddElements(family uint8, table, set string, elems []Element) {
 	for len(elems) > 0 {
-		per := 12 + nlmsgAlign(len(elems[0].Key)) + 8 + 8 // list elem + key nest + value + flags
-		n := min(len(elems), maxElemBytes/per)
-		chunk := elems[:n]
+		off := b.start(unix.NFT_MSG_NEWSETELEM, netlink.Create, family, "")
+		b.buf = appendStringAttr(b.buf, unix.NFTA_SET_ELEM_LIST_TABLE, table)
+		b.buf = appendStringAttr(b.buf, unix.NFTA_SET_ELEM_LIST_SET, set)
+		list := len(b.buf)
+		b.buf = appendAttrHeader(b.buf, 0, unix.NLA_F_NESTED|unix.NFTA_SET_ELEM_LIST_ELEMENTS)
+		n := 0
+		for n < len(elems) && len(b.buf)-list < maxElemBytes {
+			b.buf = appendElement(b.buf, elems[n])
+			n++
+		}
+		binary.NativeEndian.PutUint16(b.buf[list:], uint16(len(b.buf)-list))
+		b.finish(off)
+		b.what[len(b.what)-1] = fmt.Sprintf("add %d elements to set %s %s", n, table, set)
 		elems = elems[n:]
-		b.add(unix.NFT_MSG_NEWSETELEM, netlink.Create, family, fmt.Sprintf("add %d elements to set %s %s", n, table, set), func(ae *netlink.AttributeEncoder) {
-			ae.String(unix.NFTA_SET_ELEM_LIST_TABLE, table)
-			ae.String(unix.NFTA_SET_ELEM_LIST_SET, set)
-			ae.Nested(unix.NFTA_SET_ELEM_LIST_ELEMENTS, func(le *netlink.AttributeEncoder) error {
-				for _, e := range chunk {
-					le.Nested(unix.NFTA_LIST_ELEM, func(ee *netlink.AttributeEncoder) error {
-						ee.Nested(unix.NFTA_SET_ELEM_KEY, func(ke *netlink.AttributeEncoder) error {
-							ke.Bytes(unix.NFTA_DATA_VALUE, e.Key)
-							return nil
-						})
-						if e.End {
-							ee.Uint32(unix.NFTA_SET_ELEM_FLAGS, unix.NFT_SET_ELEM_INTERVAL_END)
-						}
-						return nil
-					})
-				}
-				return nil
-			})
-		})
 	}
 }
+
+func appendStringAttr(b []byte, typ int, s string) []byte {
+	n := unix.NLA_HDRLEN + len(s) + 1
+	b = appendAttrHeader(b, n, typ)
+	b = append(b, s...)
+	return append(b, make([]byte, nlaAlign(n)-n+1)...)
+}
+
+// appendElement encodes one list element by hand: sets of tens of thousands
+// of elements are the hot path of a large install, and a generic attribute
+// encoder costs several allocations per element. The layout is
+//
+//	LIST_ELEM (nested) { SET_ELEM_KEY (nested) { DATA_VALUE key }, [SET_ELEM_FLAGS INTERVAL_END] }
+func appendElement(b []byte, e Element) []byte {
+	valueLen := unix.NLA_HDRLEN + len(e.Key)
+	keyLen := unix.NLA_HDRLEN + nlaAlign(valueLen)
+	elemLen := unix.NLA_HDRLEN + keyLen
+	if e.End {
+		elemLen += unix.NLA_HDRLEN + 4
+	}
+	b = appendAttrHeader(b, elemLen, unix.NLA_F_NESTED|unix.NFTA_LIST_ELEM)
+	b = appendAttrHeader(b, keyLen, unix.NLA_F_NESTED|unix.NFTA_SET_ELEM_KEY)
+	b = appendAttrHeader(b, valueLen, unix.NFTA_DATA_VALUE)
+	b = append(b, e.Key...)
+	b = append(b, make([]byte, nlaAlign(valueLen)-valueLen)...)
+	if e.End {
+		b = appendAttrHeader(b, unix.NLA_HDRLEN+4, unix.NFTA_SET_ELEM_FLAGS)
+		b = binary.BigEndian.AppendUint32(b, unix.NFT_SET_ELEM_INTERVAL_END)
+	}
+	return b
+}
+
+func appendAttrHeader(b []byte, length, typ int) []byte {
+	b = binary.NativeEndian.AppendUint16(b, uint16(length))
+	return binary.NativeEndian.AppendUint16(b, uint16(typ))
+}
+
+func nlaAlign(n int) int { return (n + unix.NLA_ALIGNTO - 1) &^ (unix.NLA_ALIGNTO - 1) }
 
 // AddRule appends a rule to a chain.
 func (b *Batch) AddRule(family uint8, table, chain string, exprs []expr.Any, userData []byte, what string) {

@@ -39,48 +39,52 @@ func (s *Socket) Commit(b *Batch, genID uint32) error {
 	if b.err != nil {
 		return b.err
 	}
-	if len(b.msgs) == 0 {
+	if len(b.offs) == 0 {
 		return nil
 	}
-	begin := netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_MSG_BATCH_BEGIN), Flags: netlink.Request},
-		Data:   nfgenmsg(unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES),
-	}
+	begin := appendNlmsgHeader(nil, 0, netlink.HeaderType(unix.NFNL_MSG_BATCH_BEGIN), netlink.Request)
+	begin = append(begin, nfgenmsg(unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES)...)
 	if genID != 0 {
-		attr, _ := netlink.MarshalAttributes([]netlink.Attribute{
-			{Type: unix.NFNL_BATCH_GENID, Data: binary.BigEndian.AppendUint32(nil, genID)},
-		})
-		begin.Data = append(begin.Data, attr...)
+		begin = appendAttrHeader(begin, unix.NLA_HDRLEN+4, unix.NFNL_BATCH_GENID)
+		begin = binary.BigEndian.AppendUint32(begin, genID)
 	}
-	end := netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_MSG_BATCH_END), Flags: netlink.Request},
-		Data:   nfgenmsg(unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES),
-	}
-	msgs := make([]netlink.Message, 0, len(b.msgs)+2)
-	msgs = append(msgs, begin)
-	msgs = append(msgs, b.msgs...)
-	msgs = append(msgs, end)
-	what := make(map[uint32]string, len(msgs))
-	for i := range msgs {
-		msgs[i].Header.Sequence = s.nextSeq()
-		if i > 0 && i < len(msgs)-1 {
-			what[msgs[i].Header.Sequence] = b.what[i-1]
-		}
-	}
-	beginSeq := msgs[0].Header.Sequence
-	last := &msgs[len(msgs)-2]
-	last.Header.Flags |= netlink.Acknowledge
-	lastSeq := last.Header.Sequence
+	binary.NativeEndian.PutUint32(begin, uint32(len(begin)))
+	first := beginRoom - len(begin)
+	copy(b.buf[first:], begin)
+	beginSeq := s.nextSeq()
+	binary.NativeEndian.PutUint32(b.buf[first+8:], beginSeq)
 
-	if err := s.send(msgs); err != nil {
+	what := make(map[uint32]string, len(b.offs))
+	var lastSeq uint32
+	for i, off := range b.offs {
+		lastSeq = s.nextSeq()
+		binary.NativeEndian.PutUint32(b.buf[off+8:], lastSeq)
+		what[lastSeq] = b.what[i]
+	}
+	last := b.offs[len(b.offs)-1]
+	flags := binary.NativeEndian.Uint16(b.buf[last+6:])
+	binary.NativeEndian.PutUint16(b.buf[last+6:], flags|uint16(netlink.Acknowledge))
+
+	body := len(b.buf)
+	b.buf = appendNlmsgHeader(b.buf, 0, netlink.HeaderType(unix.NFNL_MSG_BATCH_END), netlink.Request)
+	b.buf = append(b.buf, nfgenmsg(unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES)...)
+	binary.NativeEndian.PutUint32(b.buf[body:], uint32(len(b.buf)-body))
+	binary.NativeEndian.PutUint32(b.buf[body+8:], s.nextSeq())
+	err := s.sendRaw(b.buf[first:])
+	// The batch stays as built (without the end message), so it can be
+	// inspected or sent again.
+	binary.NativeEndian.PutUint16(b.buf[last+6:], flags)
+	b.buf = b.buf[:body]
+	if err != nil {
 		return err
 	}
-	var first error
+
+	var firstErr error
 	buf := make([]byte, 64<<10)
 	for {
 		replies, err := s.receive(buf)
 		if err != nil {
-			return errors.Join(first, err)
+			return errors.Join(firstErr, err)
 		}
 		for _, m := range replies {
 			if m.Header.Type != netlink.Error {
@@ -94,15 +98,15 @@ func (s *Socket) Commit(b *Batch, genID uint32) error {
 				}
 				return &KernelError{What: "start transaction", Errno: errno, Text: text}
 			}
-			if errno != 0 && first == nil {
+			if errno != 0 && firstErr == nil {
 				w, ok := what[seq]
 				if !ok {
 					w = "transaction"
 				}
-				first = &KernelError{What: w, Errno: errno, Text: text}
+				firstErr = &KernelError{What: w, Errno: errno, Text: text}
 			}
 			if seq == lastSeq {
-				return first
+				return firstErr
 			}
 		}
 	}

@@ -59,25 +59,26 @@ func (s *Socket) nextSeq() uint32 {
 	return s.seq
 }
 
-// send writes messages in one datagram; a batch must arrive in one piece.
+// send writes request messages in one datagram.
 func (s *Socket) send(msgs []netlink.Message) error {
-	size := 0
+	var buf []byte
 	for i := range msgs {
-		size += nlmsgAlign(unix.NLMSG_HDRLEN + len(msgs[i].Data))
+		h := &msgs[i].Header
+		start := len(buf)
+		buf = appendNlmsgHeader(buf, uint32(unix.NLMSG_HDRLEN+len(msgs[i].Data)), h.Type, h.Flags)
+		binary.NativeEndian.PutUint32(buf[start+8:], h.Sequence)
+		buf = append(buf, msgs[i].Data...)
+		buf = append(buf, make([]byte, nlmsgAlign(len(buf))-len(buf))...)
 	}
-	buf := make([]byte, 0, size)
-	for i := range msgs {
-		msgs[i].Header.Length = uint32(unix.NLMSG_HDRLEN + len(msgs[i].Data))
-		b, err := msgs[i].MarshalBinary()
-		if err != nil {
-			return err
-		}
-		buf = append(buf, b...)
-	}
+	return s.sendRaw(buf)
+}
+
+// sendRaw writes an encoded datagram; a batch must arrive in one piece.
+func (s *Socket) sendRaw(buf []byte) error {
 	// The kernel refuses a datagram larger than the send buffer; only a large
 	// batch pays for raising it. SO_SNDBUFFORCE works with CAP_NET_ADMIN,
 	// which we need anyway, and is not capped by net.core.wmem_max.
-	if size > 200<<10 {
+	if size := len(buf); size > 200<<10 {
 		if err := unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, size+4096); err != nil {
 			_ = unix.SetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, size+4096)
 		}
