@@ -356,14 +356,14 @@ func (w *report) reapply() {
 	if o, n, oc, nc := find(r.Reapply, "same-ours"), find(r.Reapply, "same-nft"), find(r.Reapply, "chg-ours"), find(r.Reapply, "chg-nft"); o != nil && n != nil && oc != nil && nc != nil {
 		w.p("Same config: ours %s ms vs nft %s ms (%.2fx). Changed config: ours %s ms vs nft %s ms (%.2fx).",
 			ms(o.Median()), ms(n.Median()), o.Median()/n.Median(), ms(oc.Median()), ms(nc.Median()), oc.Median()/nc.Median())
-		w.p("An identical re-run of ours commits nothing (0 transactions), but it first sends the fresh-install batch, which")
-		w.p("creates the tables exclusively; the kernel refuses it (EEXIST) and aborts the transaction, and an abort waits for")
-		w.p("an RCU grace period just as committing a deletion does. Only then does it read the live tables and find them equal.")
+		w.p("An identical re-run of ours commits nothing (see the transactions column): it reads the live tables, finds them")
+		w.p("equal to the plan and stops.")
 		if v := find(r.Reapply, "verify-ours"); v != nil && v.ok() {
-			w.p("`proxy-init verify`, which reads and compares the same tables without sending a batch, takes %s ms: the refused", ms(v.Median()))
-			w.p("batch costs the identical re-run about %s ms. A changed config pays for the refused batch and then for the", ms(o.Median()-v.Median()))
-			w.p("replace (delete and re-create in one transaction): two grace periods where nft's replace idiom waits for one.")
+			w.p("`proxy-init verify`, which does the same reading and comparing and nothing else, takes %s ms, so the re-run", ms(v.Median()))
+			w.p("spends %s ms on anything beyond that.", ms(o.Median()-v.Median()))
 		}
+		w.p("A changed config is replaced in one transaction that deletes and re-creates the tables, as nft's replace idiom")
+		w.p("does, and pays the same RCU grace period for the deletion.")
 		w.p("")
 	}
 }
