@@ -253,10 +253,12 @@ func (c *Client) Verify(rs *Ruleset) (string, error) {
 // IPv6Available reports whether the running kernel has IPv6. A kernel booted
 // with ipv6.disable=1 has no /proc/sys/net/ipv6; where /proc is not mounted
 // at all (an empty chroot) we cannot tell, and let the kernel decide.
-func IPv6Available() bool {
-	if _, err := os.Stat("/proc/sys/net"); err != nil {
+func IPv6Available() bool { return ipv6AvailableAt("/proc") }
+
+func ipv6AvailableAt(proc string) bool {
+	if _, err := os.Stat(proc + "/sys/net"); err != nil {
 		return true
 	}
-	_, err := os.Stat("/proc/sys/net/ipv6")
+	_, err := os.Stat(proc + "/sys/net/ipv6")
 	return err == nil
 }

@@ -1,15 +1,19 @@
 package nat
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/proxy-init/netlink-native/internal/netns"
+	"github.com/proxy-init/netlink-native/internal/nfnl"
 	"github.com/proxy-init/netlink-native/internal/testns"
+	"golang.org/x/sys/unix"
 )
 
 // Kernel tests: each runs in namespaces it creates (held by a descriptor, so
@@ -287,5 +291,51 @@ func TestKernelShowCounters(t *testing.T) {
 	}
 	if !strings.Contains(out, fmt.Sprintf("table ip %s", TableName)) {
 		t.Fatal("show lacks our table")
+	}
+}
+
+func TestIPv6AvailableAt(t *testing.T) {
+	dir := t.TempDir()
+	if !ipv6AvailableAt(dir + "/none") {
+		t.Error("without /proc we cannot tell and must let the kernel decide (true)")
+	}
+	if err := os.MkdirAll(dir+"/sys/net/ipv4", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if ipv6AvailableAt(dir) {
+		t.Error("a /proc/sys/net without ipv6 means IPv6 is disabled")
+	}
+	if err := os.MkdirAll(dir+"/sys/net/ipv6", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if !ipv6AvailableAt(dir) {
+		t.Error("/proc/sys/net/ipv6 exists: IPv6 is available")
+	}
+}
+
+// TestKernelIPv6RefusalFailsClosed: when the kernel refuses anything of the
+// IPv6 part, the IPv4 part is not installed either.
+func TestKernelIPv6RefusalFailsClosed(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		ns := testns.New(t)
+		c := newClient(t, ns)
+		if existing {
+			ipv4 := DefaultConfig()
+			ipv4.IPv6 = false
+			apply(t, c, mustPlan(t, ipv4), Installed)
+		}
+		before := ns.Ruleset(t)
+		c.beforeCommit = func(b *nfnl.Batch) {
+			// As a kernel without IPv6 NAT would: refuse an ip6 rule.
+			r := &Rule{Name: "x", Verdict: Return{}}
+			b.AddRule(uint8(IPv6), TableName, "no-such-chain", r.Exprs(IPv6), r.UserData(), "add rule ip6 refused")
+		}
+		_, err := c.Apply(mustPlan(t, DefaultConfig()))
+		if !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "add rule ip6 refused") {
+			t.Fatalf("err = %v, want the refused ip6 rule", err)
+		}
+		if after := ns.Ruleset(t); after != before {
+			t.Fatalf("a refused IPv6 part changed the ruleset (existing=%v):\n%s", existing, Diff(before, after))
+		}
 	}
 }

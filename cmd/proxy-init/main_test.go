@@ -146,3 +146,22 @@ func TestCLICloseWaitSysctl(t *testing.T) {
 		t.Fatalf("close-wait timeout in the namespace = %s, want 37", got)
 	}
 }
+
+// TestCLIWarnsAboutLegacyIptablesNAT: legacy (x_tables) nat rules run on the
+// same hooks as ours and can shadow them; the run says so, once, and still
+// installs.
+func TestCLIWarnsAboutLegacyIptablesNAT(t *testing.T) {
+	clean := testns.New(t)
+	if r := runBinary(t, "--netns", clean.Path()); r.code != 0 || strings.Contains(r.stderr, "legacy iptables") {
+		t.Fatalf("clean namespace: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	ns := testns.New(t)
+	ns.Run(t, "iptables-legacy", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "--dport", "9", "-j", "RETURN")
+	r := runBinary(t, "--netns", ns.Path())
+	if r.code != 0 || strings.Count(r.stderr, "legacy iptables nat rules exist") != 1 {
+		t.Fatalf("exit %d, want exactly one warning about legacy nat rules:\n%s", r.code, r.stderr)
+	}
+	if !strings.Contains(ns.Ruleset(t), "table ip proxy_init") {
+		t.Fatal("the warning stopped the install")
+	}
+}
