@@ -169,6 +169,14 @@ func scaleChart(s Series) string {
 		fmt.Sprintf(` transform="rotate(-90 20 %.1f)"`, padTop+ph/2))
 
 	legendY := padTop + 18
+	entries := 0
+	for _, pts := range series {
+		if len(pts) > 0 {
+			entries++
+		}
+	}
+	fmt.Fprintf(&c.b, `<rect x="%.1f" y="%.1f" width="330" height="%.1f" fill="white" fill-opacity="0.85" stroke="#ccc"/>`+"\n",
+		padLeft+6, padTop+4, 20*float64(entries)+6)
 	for _, key := range []string{"ours", "nft", "iptables", "iptables-stub"} {
 		pts := series[key]
 		if len(pts) == 0 {

@@ -389,8 +389,8 @@ func (w *report) scale(charts map[string]string) {
 	w.p("script parses each port entry in a `$(...)` subshell, once per family, which upstream's Go binary does not do, so")
 	w.p("much of that column is bash, not iptables-nft; upstream would take roughly the iptables-nft part plus one process")
 	w.p("start per rule. Where the real script was killed, the stubbed one is run (and killed) too, to show whether the")
-	w.p("time went to iptables-nft or to the parsing. Subnet entries")
-	w.p("are parsed without subshells: there, \"script alone\" is mostly the one process per rule, which upstream pays too.")
+	w.p("time went to iptables-nft or to the parsing. Subnet entries are parsed without subshells: there, \"script alone\"")
+	w.p("is mostly the one process per rule, which upstream pays too.")
 	w.p("")
 	w.p("Port lists mix single ports and three-port ranges, each followed by a port that is not ignored, so no merging")
 	w.p("happens; the largest point is every other port, 1,3,...,65535: 32768 disjoint intervals, the worst case. Subnet")
@@ -621,6 +621,9 @@ func (w *report) notes(chartErr error) {
 			w.p("  (%s allocated in %.0f allocations): user-space work that nft does in C.",
 				bytesStr(median(g.Values["B/op"])), median(g.Values["allocs/op"]))
 		}
+	}
+	if o, n := find(r.Memory, "ours-ports"), find(r.Memory, "nft-ports"); o != nil && n != nil && o.ok() && n.ok() {
+		w.p("- Peak memory at the worst port case: ours %.1f MiB, `nft -f` %.1f MiB (section 5).", o.Median()/1024, n.Median()/1024)
 	}
 	for _, n := range r.Notes {
 		w.p("- %s", n)
