@@ -168,25 +168,13 @@ func scaleChart(s Series) string {
 	c.text(20, padTop+ph/2, "middle", 13, "#222", "one apply, ms (median; bars: min-max; log scale)",
 		fmt.Sprintf(` transform="rotate(-90 20 %.1f)"`, padTop+ph/2))
 
-	legendY := padTop + 18
-	entries := 0
-	for _, pts := range series {
-		if len(pts) > 0 {
-			entries++
-		}
-	}
-	fmt.Fprintf(&c.b, `<rect x="%.1f" y="%.1f" width="330" height="%.1f" fill="white" fill-opacity="0.85" stroke="#ccc"/>`+"\n",
-		padLeft+6, padTop+4, 20*float64(entries)+6)
+	var legend []string
 	for _, key := range []string{"ours", "nft", "iptables", "iptables-stub"} {
 		pts := series[key]
 		if len(pts) == 0 {
 			continue
 		}
 		st := style[key]
-		dash := ""
-		if st.dashed {
-			dash = "6 4"
-		}
 		var poly []string
 		for _, p := range pts {
 			poly = append(poly, fmt.Sprintf("%.1f,%.1f", X(p.x), Y(p.med)))
@@ -201,7 +189,18 @@ func scaleChart(s Series) string {
 			}
 			c.marker(st.marker, X(p.x), Y(p.med), st.color)
 		}
-		// Legend entry, top left inside the plot.
+		legend = append(legend, key)
+	}
+	// The legend, top left inside the plot, over the lines.
+	fmt.Fprintf(&c.b, `<rect x="%.1f" y="%.1f" width="330" height="%.1f" fill="white" fill-opacity="0.85" stroke="#ccc"/>`+"\n",
+		padLeft+6, padTop+4, 20*float64(len(legend))+6)
+	legendY := padTop + 18
+	for _, key := range legend {
+		st := style[key]
+		dash := ""
+		if st.dashed {
+			dash = "6 4"
+		}
 		c.line(padLeft+14, legendY-4, padLeft+44, legendY-4, st.color, 2, dash)
 		c.marker(st.marker, padLeft+29, legendY-4, st.color)
 		c.text(padLeft+52, legendY, "start", 13, "#222", st.label)
