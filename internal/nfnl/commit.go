@@ -54,12 +54,12 @@ func (s *Socket) Commit(b *Batch, genID uint32) error {
 	beginSeq := s.nextSeq()
 	binary.NativeEndian.PutUint32(b.buf[first+8:], beginSeq)
 
-	what := make(map[uint32]string, len(b.offs))
+	// Messages get consecutive sequence numbers after the begin message, so
+	// a reply's sequence number indexes b.what.
 	var lastSeq uint32
-	for i, off := range b.offs {
+	for _, off := range b.offs {
 		lastSeq = s.nextSeq()
 		binary.NativeEndian.PutUint32(b.buf[off+8:], lastSeq)
-		what[lastSeq] = b.what[i]
 	}
 	last := b.offs[len(b.offs)-1]
 	flags := binary.NativeEndian.Uint16(b.buf[last+6:])
@@ -99,9 +99,9 @@ func (s *Socket) Commit(b *Batch, genID uint32) error {
 				return &KernelError{What: "start transaction", Errno: errno, Text: text}
 			}
 			if errno != 0 && firstErr == nil {
-				w, ok := what[seq]
-				if !ok {
-					w = "transaction"
+				w := "transaction"
+				if i := int(seq - beginSeq - 1); i >= 0 && i < len(b.what) {
+					w = b.what[i]
 				}
 				firstErr = &KernelError{What: w, Errno: errno, Text: text}
 			}
