@@ -24,7 +24,7 @@ func TestBadInputIsRefusedWithoutTouchingTheKernel(t *testing.T) {
 	bin := relBinary(t)
 	ns := testns.New(t)
 	ns.LoadNft(t, "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 22 counter accept\n\t}\n}\n")
-	if r := relRun(t, exec.Command(bin, "--netns", ns.Path(), "--inbound-ports-to-ignore", "4190,4191")); r.code != 0 {
+	if r := runCmd(t, exec.Command(bin, "--netns", ns.Path(), "--inbound-ports-to-ignore", "4190,4191")); r.code != 0 {
 		t.Fatalf("install: exit %d: %s", r.code, r.stderr)
 	}
 	snapshot := func() string { return ns.Ruleset(t) + ns.Run(t, "nft", "-a", "list", "ruleset") }
@@ -112,7 +112,7 @@ func TestBadInputIsRefusedWithoutTouchingTheKernel(t *testing.T) {
 			if tc.wrap != nil {
 				argv = tc.wrap(argv)
 			}
-			r := relRun(t, ns.Command(argv[0], argv[1:]...))
+			r := runCmd(t, ns.Command(argv[0], argv[1:]...))
 			if r.code != tc.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", r.code, tc.code, r.stderr)
 			}
@@ -164,14 +164,14 @@ func TestBadInputDuplicatesAndOverlapsAreMerged(t *testing.T) {
 				ns   *testns.NS
 				args []string
 			}{{messy, tc.messy}, {minimal, tc.minimal}} {
-				if r := relRun(t, exec.Command(bin, append([]string{"--netns", c.ns.Path()}, c.args...)...)); r.code != 0 {
+				if r := runCmd(t, exec.Command(bin, append([]string{"--netns", c.ns.Path()}, c.args...)...)); r.code != 0 {
 					t.Fatalf("%v: exit %d: %s", c.args, r.code, r.stderr)
 				}
 			}
 			if a, b := messy.Ruleset(t), minimal.Ruleset(t); a != b {
 				t.Fatalf("%v installs\n%s\nbut %v installs\n%s", tc.messy, a, tc.minimal, b)
 			}
-			if r := relRun(t, exec.Command(bin, append([]string{"verify", "--netns", messy.Path()}, tc.minimal...)...)); r.code != 0 {
+			if r := runCmd(t, exec.Command(bin, append([]string{"verify", "--netns", messy.Path()}, tc.minimal...)...)); r.code != 0 {
 				t.Fatalf("verify with the minimal list: exit %d: %s%s", r.code, r.stdout, r.stderr)
 			}
 		})

@@ -67,7 +67,7 @@ func TestChrootRunsWithNothingElse(t *testing.T) {
 	want := map[string]string{}
 	for name, flags := range map[string][]string{"first": first, "second": second} {
 		ref := testns.New(t)
-		if r := relRun(t, exec.Command(bin, append([]string{"--netns", ref.Path()}, flags...)...)); r.code != 0 {
+		if r := runCmd(t, exec.Command(bin, append([]string{"--netns", ref.Path()}, flags...)...)); r.code != 0 {
 			t.Fatalf("reference install: exit %d: %s", r.code, r.stderr)
 		}
 		want[name] = ref.Ruleset(t)
@@ -85,7 +85,7 @@ func TestChrootRunsWithNothingElse(t *testing.T) {
 		{"show", nil, "second"},
 		{"remove", nil, ""},
 	}
-	check := func(t *testing.T, ns *testns.NS, i int, r relResult) {
+	check := func(t *testing.T, ns *testns.NS, i int, r result) {
 		t.Helper()
 		s := steps[i]
 		if r.code != 0 {
@@ -106,7 +106,7 @@ func TestChrootRunsWithNothingElse(t *testing.T) {
 		for i, s := range steps {
 			args := append([]string{"-m", "--propagation", "private", "sh", "-c",
 				`dir=$1 && shift && ` + bindRoot + readOnly + `exec chroot "$dir" /proxy-init "$@"`, "sh", dir, s.cmd}, s.flags...)
-			check(t, ns, i, relRun(t, ns.Command("unshare", args...)))
+			check(t, ns, i, runCmd(t, ns.Command("unshare", args...)))
 		}
 		requireOnly(t, dir, "proxy-init")
 	})
@@ -124,7 +124,7 @@ func TestChrootRunsWithNothingElse(t *testing.T) {
 			args := append([]string{"-m", "--propagation", "private", "sh", "-c",
 				`dir=$1 && ns=$2 && shift 2 && ` + bindRoot + `mount --bind "$ns" "$dir/netns" && ` + readOnly + `exec chroot "$dir" /proxy-init "$@"`,
 				"sh", dir, ns.Path(), s.cmd, "--netns", "/netns"}, s.flags...)
-			check(t, ns, i, relRun(t, decoy.Command("unshare", args...)))
+			check(t, ns, i, runCmd(t, decoy.Command("unshare", args...)))
 			if got := decoy.Ruleset(t); got != "" {
 				t.Fatalf("step %d changed the namespace the process started in:\n%s", i, got)
 			}

@@ -32,13 +32,13 @@ func TestPrivilegeNonRootWithOnlyNetAdmin(t *testing.T) {
 	bin := relBinary(t)
 	flags := []string{"--inbound-ports-to-ignore", "4190,4191", "--subnets-to-ignore", "10.0.0.0/8,fd00::/8"}
 	ref := testns.New(t)
-	if r := relRun(t, exec.Command(bin, append([]string{"--netns", ref.Path()}, flags...)...)); r.code != 0 {
+	if r := runCmd(t, exec.Command(bin, append([]string{"--netns", ref.Path()}, flags...)...)); r.code != 0 {
 		t.Fatalf("reference install as root: exit %d: %s", r.code, r.stderr)
 	}
 	want := ref.Ruleset(t)
 
 	// The credentials really are those: uid 65534, CAP_NET_ADMIN (bit 12) only.
-	status := relRun(t, exec.Command("setpriv", append(asNobody("net_admin"), "cat", "/proc/self/status")...))
+	status := runCmd(t, exec.Command("setpriv", append(asNobody("net_admin"), "cat", "/proc/self/status")...))
 	for _, re := range []string{`(?m)^Uid:\s+65534\s+65534\s+65534\s+65534$`, `(?m)^Groups:\s*$`,
 		`(?m)^CapEff:\s+0000000000001000$`, `(?m)^CapPrm:\s+0000000000001000$`,
 		`(?m)^CapAmb:\s+0000000000001000$`, `(?m)^CapBnd:\s+0000000000001000$`} {
@@ -49,9 +49,9 @@ func TestPrivilegeNonRootWithOnlyNetAdmin(t *testing.T) {
 
 	t.Run("CAP_NET_ADMIN only, inside the namespace", func(t *testing.T) {
 		ns := testns.New(t)
-		run := func(args ...string) relResult {
+		run := func(args ...string) result {
 			argv := append(append(asNobody("net_admin"), bin), args...)
-			return relRun(t, ns.Command("setpriv", argv...))
+			return runCmd(t, ns.Command("setpriv", argv...))
 		}
 		for _, step := range []struct {
 			args []string
@@ -86,13 +86,13 @@ func TestPrivilegeNonRootWithOnlyNetAdmin(t *testing.T) {
 
 	t.Run("no capability", func(t *testing.T) {
 		ns := testns.New(t)
-		if r := relRun(t, exec.Command(bin, "--netns", ns.Path())); r.code != 0 {
+		if r := runCmd(t, exec.Command(bin, "--netns", ns.Path())); r.code != 0 {
 			t.Fatalf("install as root: %s", r.stderr)
 		}
 		before := ns.Ruleset(t)
 		for _, args := range [][]string{flags, {"-r", "80"}, {"verify"}, {"show"}, {"remove"}} {
 			argv := append(append(asNobody(), bin), afterCommand(args, "--log-level=error")...)
-			r := relRun(t, ns.Command("setpriv", argv...))
+			r := runCmd(t, ns.Command("setpriv", argv...))
 			if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "CAP_NET_ADMIN") {
 				t.Errorf("%v without capabilities: exit %d (want 1), stderr (want one line naming CAP_NET_ADMIN):\n%s", args, r.code, r.stderr)
 			}
@@ -107,11 +107,11 @@ func TestPrivilegeNonRootWithOnlyNetAdmin(t *testing.T) {
 		// test's /proc/PID/fd). The process starts in a decoy namespace, so
 		// that a run that ignored --netns would show there.
 		target, decoy := testns.New(t), testns.New(t)
-		run := func(caps []string, args ...string) relResult {
+		run := func(caps []string, args ...string) result {
 			argv := append(append(asNobody(caps...), bin), afterCommand(args, "--log-level=error", "--netns", "/proc/self/fd/3")...)
 			cmd := decoy.Command("setpriv", argv...)
 			cmd.ExtraFiles = []*os.File{target.File}
-			return relRun(t, cmd)
+			return runCmd(t, cmd)
 		}
 		r := run([]string{"net_admin"}, flags...)
 		if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "CAP_SYS_ADMIN") {
