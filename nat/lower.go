@@ -1,7 +1,6 @@
 package nat
 
 import (
-	"fmt"
 	"math/big"
 
 	"github.com/proxy-init/netlink-native/internal/nfnl"
@@ -29,8 +28,10 @@ func (r *Ruleset) addTables(b *nfnl.Batch, exclusive bool) {
 		}
 		for _, c := range t.Chains {
 			for _, rule := range c.Rules {
+				// Concatenated, not formatted: this runs for every rule on the
+				// install path, and is only read if the kernel refuses the rule.
 				b.AddRule(fam, t.Name, c.Name, rule.Exprs(t.Family), rule.UserData(),
-					fmt.Sprintf("add rule %s %s %s %q", t.Family, t.Name, c.Name, CommentPrefix+rule.Name))
+					"add rule "+t.Family.String()+" "+t.Name+" "+c.Name+` "`+CommentPrefix+rule.Name+`"`)
 			}
 		}
 	}

@@ -85,7 +85,7 @@ func (b *Batch) AddTable(family uint8, name string, exclusive bool) {
 	if exclusive {
 		flags |= netlink.Excl
 	}
-	b.add(unix.NFT_MSG_NEWTABLE, flags, family, fmt.Sprintf("create table %s", name), func(ae *netlink.AttributeEncoder) {
+	b.add(unix.NFT_MSG_NEWTABLE, flags, family, "create table "+name, func(ae *netlink.AttributeEncoder) {
 		ae.String(unix.NFTA_TABLE_NAME, name)
 		ae.Uint32(unix.NFTA_TABLE_FLAGS, 0)
 	})
@@ -107,7 +107,7 @@ type BaseHook struct {
 
 // AddChain creates a regular chain, or a base chain with policy accept.
 func (b *Batch) AddChain(family uint8, table, name string, hook *BaseHook) {
-	b.add(unix.NFT_MSG_NEWCHAIN, netlink.Create|netlink.Excl, family, fmt.Sprintf("create chain %s %s", table, name), func(ae *netlink.AttributeEncoder) {
+	b.add(unix.NFT_MSG_NEWCHAIN, netlink.Create|netlink.Excl, family, "create chain "+table+" "+name, func(ae *netlink.AttributeEncoder) {
 		ae.String(unix.NFTA_CHAIN_TABLE, table)
 		ae.String(unix.NFTA_CHAIN_NAME, name)
 		if hook == nil {
@@ -136,7 +136,7 @@ const (
 func (b *Batch) AddIntervalSet(family uint8, table, name string, keyType, keyLen uint32) {
 	b.setID++
 	id := b.setID
-	b.add(unix.NFT_MSG_NEWSET, netlink.Create|netlink.Excl, family, fmt.Sprintf("create set %s %s", table, name), func(ae *netlink.AttributeEncoder) {
+	b.add(unix.NFT_MSG_NEWSET, netlink.Create|netlink.Excl, family, "create set "+table+" "+name, func(ae *netlink.AttributeEncoder) {
 		ae.String(unix.NFTA_SET_TABLE, table)
 		ae.String(unix.NFTA_SET_NAME, name)
 		ae.Uint32(unix.NFTA_SET_FLAGS, unix.NFT_SET_INTERVAL)
