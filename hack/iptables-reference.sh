@@ -92,13 +92,15 @@ for v in "$uid" "$gid"; do
 	[[ $v =~ ^-?[0-9]+$ ]] || die "'$v' is not a uid/gid"
 done
 
-# port_value ITEM: prints "p" or "a:b" (iptables' range syntax) for a port
-# or range given as p, a-b or a:b; returns 1 for anything else.
+# port_value ITEM: sets port_v to "p" or "a:b" (iptables' range syntax) for
+# a port or range given as p, a-b or a:b; returns 1 for anything else. It
+# sets a variable rather than printing, because a $(...) subshell per entry
+# made large lists cost seconds of bash that upstream's Go binary never pays.
 port_value() {
 	[[ $1 =~ ^([0-9]+)([-:]([0-9]+))?$ ]] || return 1
 	local lo=$((10#${BASH_REMATCH[1]})) hi=$((10#${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}))
 	((lo >= 1 && hi <= 65535 && lo <= hi)) || return 1
-	if ((lo == hi)); then echo "$lo"; else echo "$lo:$hi"; fi
+	if ((lo == hi)); then port_v=$lo; else port_v=$lo:$hi; fi
 }
 
 # port_chunks LIST: one --dports value per line. As upstream: the order is
@@ -110,10 +112,11 @@ port_chunks() {
 	for item in "${items[@]}"; do
 		item=${item//[[:space:]]/}
 		[ -n "$item" ] || continue
-		if ! v=$(port_value "$item"); then
+		if ! port_value "$item"; then
 			echo "$prog: invalid port configuration of \"$item\": skipped" >&2
 			continue
 		fi
+		v=$port_v
 		n=1
 		[[ $v == *:* ]] && n=2
 		if ((used + n > 15)); then
@@ -169,7 +172,8 @@ program() {
 		for item in "${items[@]}"; do
 			item=${item//[[:space:]]/}
 			[ -n "$item" ] || continue
-			p=$(port_value "$item") || die "invalid --ports-to-redirect entry '$item'"
+			port_value "$item" || die "invalid --ports-to-redirect entry '$item'"
+			p=$port_v
 			rule PROXY_INIT_REDIRECT "redirect-port-$p-to-proxy-port" -p tcp --dport "$p" -j REDIRECT --to-port "$in_port"
 		done
 	fi
