@@ -121,12 +121,13 @@ func (c *Client) Apply(rs *Ruleset) (Outcome, error) {
 			return 0, explain(err, c.nsFD >= 0)
 		}
 	}
+	want := rs.Listing(false) // rendered once: for large sets it costs milliseconds
 	for range maxAttempts {
 		gen, live, err := c.snapshot()
 		if err != nil {
 			return 0, err
 		}
-		if live.Listing(false) == rs.Listing(false) {
+		if live.Listing(false) == want {
 			c.log.Info("rules already installed and up to date; nothing changed", "generation", gen)
 			return Unchanged, nil
 		}
