@@ -171,3 +171,17 @@ func TestCLIWarnsAboutLegacyIptablesNAT(t *testing.T) {
 		t.Fatal("the warning stopped the install")
 	}
 }
+
+// TestCLIDebugLogsInstalledRuleset: at debug level the installed ruleset is
+// logged in nft syntax; at info level it is not (it is not free to render).
+func TestCLIDebugLogsInstalledRuleset(t *testing.T) {
+	ns := testns.New(t)
+	r := runBinary(t, "--netns", ns.Path(), "--log-level", "debug")
+	if r.code != 0 || !strings.Contains(r.stderr, "installed ruleset") || !strings.Contains(r.stderr, "chain PROXY_INIT_OUTPUT") {
+		t.Fatalf("exit %d, debug log lacks the ruleset:\n%s", r.code, r.stderr)
+	}
+	other := testns.New(t)
+	if r := runBinary(t, "--netns", other.Path()); strings.Contains(r.stderr, "installed ruleset") {
+		t.Fatalf("info level logged the ruleset:\n%s", r.stderr)
+	}
+}
