@@ -187,7 +187,7 @@ func (c *Client) snapshot() (uint32, *Ruleset, error) {
 		if err != nil {
 			return 0, nil, explain(err, c.nsFD >= 0)
 		}
-		live, rerr := readLive(conn)
+		live, rerr := readLive(conn, c.sock)
 		after, err := c.sock.Generation()
 		if err != nil {
 			return 0, nil, explain(err, c.nsFD >= 0)

@@ -339,3 +339,38 @@ func TestKernelIPv6RefusalFailsClosed(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelVerifySeesWhatTheDecoderSkips: a rule that holds an expression
+// google/nftables cannot decode (rt) must not pass for ours, and a dormant
+// table (rules kept but unhooked) must not pass for a working install.
+func TestKernelVerifySeesWhatTheDecoderSkips(t *testing.T) {
+	for name, tamper := range map[string]func(ns *testns.NS){
+		"undecodable expression": func(ns *testns.NS) {
+			listing := ns.Run(t, "nft", "-a", "list", "chain", "ip", TableName, ChainOutput)
+			m := regexp.MustCompile(`meta skuid 2102 .* # handle (\d+)`).FindStringSubmatch(listing)
+			if m == nil {
+				t.Fatalf("no uid rule in:\n%s", listing)
+			}
+			ns.Run(t, "nft", "replace", "rule", "ip", TableName, ChainOutput, "handle", m[1],
+				"rt", "mtu", "1500", "meta", "skuid", "2102", "counter", "return", "comment", `"proxy-init/ignore-proxy-user-id"`)
+		},
+		"dormant table": func(ns *testns.NS) {
+			ns.Run(t, "nft", "add", "table", "ip", TableName, "{ flags dormant; }")
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ns := testns.New(t)
+			c := newClient(t, ns)
+			rs := mustPlan(t, DefaultConfig())
+			apply(t, c, rs, Installed)
+			tamper(ns)
+			if d, err := c.Verify(rs); err != nil || d == "" {
+				t.Fatalf("verify after tampering: err %v, no difference reported", err)
+			}
+			apply(t, c, rs, Replaced)
+			if d, err := c.Verify(rs); err != nil || d != "" {
+				t.Fatalf("verify after repair: err %v, diff:\n%s", err, d)
+			}
+		})
+	}
+}

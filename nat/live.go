@@ -6,25 +6,38 @@ import (
 	"sort"
 
 	"github.com/google/nftables"
+	"github.com/proxy-init/netlink-native/internal/nfnl"
 )
 
 // readLive reads our tables back from the kernel into the ruleset model. It
 // uses google/nftables' dump requests, which decode rules into expressions.
-func readLive(conn *nftables.Conn) (*Ruleset, error) {
+func readLive(conn *nftables.Conn, sock *nfnl.Socket) (*Ruleset, error) {
+	// Table flags come from our own dump: google/nftables v0.3.0 decodes
+	// them in host byte order.
+	tables, err := sock.Tables()
+	if err != nil {
+		return nil, err
+	}
 	rs := &Ruleset{}
 	for _, fam := range []Family{IPv4, IPv6} {
-		t, err := readTable(conn, fam)
+		t, err := readTable(conn, sock, fam)
 		if err != nil {
 			return nil, fmt.Errorf("read table %s %s: %w", fam, TableName, err)
 		}
-		if t != nil {
-			rs.Tables = append(rs.Tables, t)
+		if t == nil {
+			continue
 		}
+		for _, nt := range tables {
+			if nt.Family == uint8(fam) && nt.Name == TableName {
+				t.Flags = nt.Flags
+			}
+		}
+		rs.Tables = append(rs.Tables, t)
 	}
 	return rs, nil
 }
 
-func readTable(conn *nftables.Conn, fam Family) (*Table, error) {
+func readTable(conn *nftables.Conn, sock *nfnl.Socket, fam Family) (*Table, error) {
 	tables, err := conn.ListTablesOfFamily(nftables.TableFamily(fam))
 	if err != nil {
 		return nil, err
@@ -39,6 +52,10 @@ func readTable(conn *nftables.Conn, fam Family) (*Table, error) {
 		return nil, nil
 	}
 	t := &Table{Family: fam, Name: TableName}
+	counts, err := sock.ExprCounts(uint8(fam), TableName)
+	if err != nil {
+		return nil, err
+	}
 
 	sets, err := conn.GetSets(nt)
 	if err != nil {
@@ -75,7 +92,11 @@ func readTable(conn *nftables.Conn, fam Family) (*Table, error) {
 			return nil, fmt.Errorf("list rules of chain %s: %w", nc.Name, err)
 		}
 		for _, nr := range rules {
-			c.Rules = append(c.Rules, DecodeRule(fam, nr.Exprs, nr.UserData))
+			r := DecodeRule(fam, nr.Exprs, nr.UserData)
+			if n := counts[nr.Handle]; n != len(nr.Exprs) {
+				r = &Rule{Unrecognised: fmt.Sprintf("%d expressions in the kernel, %d understood: %s", n, len(nr.Exprs), unrecognised(nr.Exprs, "").Unrecognised)}
+			}
+			c.Rules = append(c.Rules, r)
 		}
 		t.Chains = append(t.Chains, c)
 	}

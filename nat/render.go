@@ -34,6 +34,15 @@ func (r *Ruleset) Listing(withCounters bool) string {
 func (t *Table) write(b *strings.Builder, withCounters bool) {
 	fmt.Fprintf(b, "table %s %s {\n", t.Family, t.Name)
 	sep := ""
+	switch t.Flags {
+	case 0:
+	case 1: // NFT_TABLE_F_DORMANT
+		b.WriteString("\tflags dormant\n")
+		sep = "\n"
+	default:
+		fmt.Fprintf(b, "\t# flags 0x%x\n", t.Flags)
+		sep = "\n"
+	}
 	for _, s := range t.Sets {
 		b.WriteString(sep)
 		sep = "\n"

@@ -31,6 +31,9 @@ type Ruleset struct {
 type Table struct {
 	Family Family
 	Name   string
+	// Flags are the table's flags as the kernel has them; we create tables
+	// with none. A dormant table (flag 1) keeps its rules but unhooks them.
+	Flags  uint32
 	Sets   []*Set
 	Chains []*Chain
 }

@@ -212,6 +212,7 @@ func (s *Socket) Generation() (uint32, error) {
 type Table struct {
 	Family uint8
 	Name   string
+	Flags  uint32 // NFTA_TABLE_FLAGS, e.g. 1 for a dormant table
 }
 
 // Tables lists every table in the namespace in one dump request: in a fresh
@@ -256,8 +257,11 @@ func (s *Socket) Tables() ([]Table, error) {
 			}
 			t := Table{Family: m.Data[0]}
 			for ad.Next() {
-				if ad.Type() == unix.NFTA_TABLE_NAME {
+				switch ad.Type() {
+				case unix.NFTA_TABLE_NAME:
 					t.Name = ad.String()
+				case unix.NFTA_TABLE_FLAGS:
+					t.Flags = binary.BigEndian.Uint32(ad.Bytes())
 				}
 			}
 			out = append(out, t)
