@@ -341,7 +341,7 @@ func TestKernelIPv6RefusalFailsClosed(t *testing.T) {
 }
 
 // TestKernelVerifySeesWhatTheDecoderSkips: a rule that holds an expression
-// google/nftables cannot decode (rt) must not pass for ours, and a dormant
+// google/nftables cannot decode (dup) must not pass for ours, and a dormant
 // table (rules kept but unhooked) must not pass for a working install.
 func TestKernelVerifySeesWhatTheDecoderSkips(t *testing.T) {
 	for name, tamper := range map[string]func(ns *testns.NS){
@@ -352,7 +352,7 @@ func TestKernelVerifySeesWhatTheDecoderSkips(t *testing.T) {
 				t.Fatalf("no uid rule in:\n%s", listing)
 			}
 			ns.Run(t, "nft", "replace", "rule", "ip", TableName, ChainOutput, "handle", m[1],
-				"rt", "mtu", "1500", "meta", "skuid", "2102", "counter", "return", "comment", `"proxy-init/ignore-proxy-user-id"`)
+				"meta", "skuid", "2102", "dup", "to", "127.0.0.2", "counter", "return", "comment", `"proxy-init/ignore-proxy-user-id"`)
 		},
 		"dormant table": func(ns *testns.NS) {
 			ns.Run(t, "nft", "add", "table", "ip", TableName, "{ flags dormant; }")
