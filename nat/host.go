@@ -59,7 +59,7 @@ func OpenCloseWaitSysctl(nsFD int) (*os.File, error) {
 // WriteSysctl writes a decimal value to an opened sysctl file.
 func WriteSysctl(f *os.File, v int) error {
 	if _, err := f.WriteString(strconv.Itoa(v) + "\n"); err != nil {
-		return fmt.Errorf("write sysctl %s: %w", f.Name(), err)
+		return fmt.Errorf("write sysctl: %w", err) // err names the file
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 
@@ -71,8 +72,12 @@ func (o *options) toConfig() (nat.Config, error) {
 	if o.gid < -1 {
 		return c, &nat.ConfigError{Flag: "--proxy-gid", Value: fmt.Sprint(o.gid), Reason: "must be -1 (none) or a gid"}
 	}
-	if o.closeWait < 0 {
-		return c, &nat.ConfigError{Flag: "--timeout-close-wait-secs", Value: fmt.Sprint(o.closeWait), Reason: "must not be negative"}
+	// The kernel stores the timeout in jiffies in an int: beyond this many
+	// seconds it refuses the write (EINVAL) at HZ=1000, after our rules are
+	// installed, so the value is refused here, before anything changes.
+	const maxCloseWait = math.MaxInt32 / 1000
+	if o.closeWait < 0 || o.closeWait > maxCloseWait {
+		return c, &nat.ConfigError{Flag: "--timeout-close-wait-secs", Value: fmt.Sprint(o.closeWait), Reason: fmt.Sprintf("must be between 0 and %d seconds", maxCloseWait)}
 	}
 	for _, l := range []struct {
 		flag  string

@@ -74,7 +74,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	noteIgnoredFlags(fs, log)
-	if o.simulate && cmd == "apply" {
+	if o.simulate && cmd != "apply" {
+		fmt.Fprintf(stderr, "proxy-init: --simulate applies only to apply; %s with --simulate would not be a dry run\n", cmd)
+		return exitUsage
+	}
+	if o.simulate {
 		plan, err := nat.Plan(cfg)
 		if err != nil {
 			fmt.Fprintf(stderr, "proxy-init: %v\n", err)

@@ -185,3 +185,22 @@ func TestCLIDebugLogsInstalledRuleset(t *testing.T) {
 		t.Fatalf("info level logged the ruleset:\n%s", r.stderr)
 	}
 }
+
+// TestCLISimulateOnlyWithApply: --simulate promises a dry run, which only
+// apply can honour; remove, verify and show refuse it instead of acting.
+func TestCLISimulateOnlyWithApply(t *testing.T) {
+	ns := testns.New(t)
+	if r := runBinary(t, "--netns", ns.Path()); r.code != 0 {
+		t.Fatalf("apply exit %d: %s", r.code, r.stderr)
+	}
+	before := ns.Ruleset(t)
+	for _, cmd := range []string{"remove", "verify", "show"} {
+		r := runBinary(t, cmd, "--simulate", "--netns", ns.Path())
+		if r.code != exitUsage || !strings.Contains(r.stderr, "--simulate") {
+			t.Errorf("%s --simulate: exit %d, stderr %q; want exit 2 naming --simulate", cmd, r.code, r.stderr)
+		}
+	}
+	if after := ns.Ruleset(t); after != before {
+		t.Fatalf("ruleset changed:\n%s", after)
+	}
+}
