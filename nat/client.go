@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/google/nftables"
 	"github.com/proxy-init/netlink-native/internal/netns"
@@ -13,8 +14,11 @@ import (
 )
 
 // Client installs, reads and removes our tables in one network namespace.
-// It is safe to keep for the life of a process and to call repeatedly.
+// It is safe to keep for the life of a process, to call repeatedly and from
+// several goroutines: calls take turns on its sockets, whose replies are
+// matched to requests by sequence number.
 type Client struct {
+	mu   sync.Mutex
 	nsFD int
 	log  *slog.Logger
 	sock *nfnl.Socket
@@ -50,6 +54,8 @@ func NewClient(o Options) (*Client, error) {
 
 // Close releases the sockets.
 func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.read != nil {
 		_ = c.read.CloseLasting()
 	}
@@ -105,6 +111,8 @@ const maxAttempts = 20
 // conditional on the ruleset generation read, and is retried if someone
 // else committed in between.
 func (c *Client) Apply(rs *Ruleset) (Outcome, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	fresh, err := c.absent()
 	if err != nil {
 		return 0, explain(err, c.nsFD >= 0)
@@ -208,6 +216,8 @@ func (c *Client) snapshot() (uint32, *Ruleset, error) {
 
 // Live returns our tables as the kernel has them, with counters.
 func (c *Client) Live() (*Ruleset, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	_, live, err := c.snapshot()
 	return live, err
 }
@@ -215,6 +225,8 @@ func (c *Client) Live() (*Ruleset, error) {
 // Remove deletes our tables, and nothing else, in one transaction. It
 // reports whether there was anything to remove.
 func (c *Client) Remove() (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for range maxAttempts {
 		gen, live, err := c.snapshot()
 		if err != nil {

@@ -403,3 +403,37 @@ func TestKernelVerifySeesSkippedExpressions(t *testing.T) {
 		t.Fatalf("verify after repair: err %v, diff:\n%s", err, d)
 	}
 }
+
+// TestKernelClientConcurrentUse: one Client used from several goroutines
+// (run with -race to see the sharing) applies, reads and verifies correctly.
+func TestKernelClientConcurrentUse(t *testing.T) {
+	ns := testns.New(t)
+	c := newClient(t, ns)
+	plans := []*Ruleset{mustPlan(t, DefaultConfig()), mustPlan(t, fullConfig())}
+	errc := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 10 {
+				rs := plans[(g+i)%2]
+				if _, err := c.Apply(rs); err != nil {
+					errc <- err
+					return
+				}
+				if _, err := c.Live(); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := ns.Ruleset(t)
+	if live != plans[0].Listing(false) && live != plans[1].Listing(false) {
+		t.Fatalf("after concurrent use the ruleset is neither configuration:\n%s", live)
+	}
+}

@@ -87,7 +87,9 @@ func (s *Socket) Commit(b *Batch, genID uint32) error {
 			return errors.Join(firstErr, err)
 		}
 		for _, m := range replies {
-			if m.Header.Type != netlink.Error {
+			// Only answers to this batch count: anything else on the socket
+			// is a leftover of an earlier exchange.
+			if m.Header.Type != netlink.Error || m.Header.Sequence < beginSeq || m.Header.Sequence > lastSeq+1 {
 				continue
 			}
 			errno, seq, text := nlError(m)
