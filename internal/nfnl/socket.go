@@ -220,20 +220,41 @@ type Table struct {
 // refuse with EEXIST (aborting a batch that appended rules to an existing
 // chain waits for an RCU grace period, about 10 ms).
 func (s *Socket) Tables() ([]Table, error) {
+	var out []Table
+	err := s.dump(unix.NFT_MSG_GETTABLE, unix.AF_UNSPEC, nil, func(family uint8, ad *netlink.AttributeDecoder) {
+		t := Table{Family: family}
+		for ad.Next() {
+			switch ad.Type() {
+			case unix.NFTA_TABLE_NAME:
+				t.Name = ad.String()
+			case unix.NFTA_TABLE_FLAGS:
+				t.Flags = binary.BigEndian.Uint32(ad.Bytes())
+			}
+		}
+		out = append(out, t)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	return out, nil
+}
+
+// dump sends one dump request and hands the attributes of every object in
+// the answer, with its family, to each, until the kernel says done.
+func (s *Socket) dump(msgType int, family uint8, attrs []byte, each func(family uint8, ad *netlink.AttributeDecoder)) error {
 	seq := s.nextSeq()
 	req := netlink.Message{
-		Header: netlink.Header{Type: nftType(unix.NFT_MSG_GETTABLE), Flags: netlink.Request | netlink.Dump, Sequence: seq},
-		Data:   nfgenmsg(unix.AF_UNSPEC, 0),
+		Header: netlink.Header{Type: nftType(msgType), Flags: netlink.Request | netlink.Dump, Sequence: seq},
+		Data:   append(nfgenmsg(family, 0), attrs...),
 	}
 	if err := s.send([]netlink.Message{req}); err != nil {
-		return nil, err
+		return err
 	}
-	var out []Table
-	buf := make([]byte, 32<<10)
+	buf := make([]byte, 64<<10)
 	for {
 		msgs, err := s.receive(buf)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, m := range msgs {
 			if m.Header.Sequence != seq {
@@ -241,30 +262,24 @@ func (s *Socket) Tables() ([]Table, error) {
 			}
 			switch m.Header.Type {
 			case netlink.Done:
-				return out, nil
+				return nil
 			case netlink.Error:
 				if errno, _, _ := nlError(m); errno != 0 {
-					return nil, fmt.Errorf("list tables: %w", errno)
+					return errno
 				}
-				return out, nil
+				return nil
 			}
 			if len(m.Data) < 4 {
 				continue
 			}
 			ad, err := netlink.NewAttributeDecoder(m.Data[4:])
 			if err != nil {
-				return nil, err
+				return err
 			}
-			t := Table{Family: m.Data[0]}
-			for ad.Next() {
-				switch ad.Type() {
-				case unix.NFTA_TABLE_NAME:
-					t.Name = ad.String()
-				case unix.NFTA_TABLE_FLAGS:
-					t.Flags = binary.BigEndian.Uint32(ad.Bytes())
-				}
+			each(m.Data[0], ad)
+			if err := ad.Err(); err != nil {
+				return err
 			}
-			out = append(out, t)
 		}
 	}
 }
