@@ -269,9 +269,12 @@ func (c *Client) Verify(rs *Ruleset) (string, error) {
 func IPv6Available() bool { return ipv6AvailableAt("/proc") }
 
 func ipv6AvailableAt(proc string) bool {
-	if _, err := os.Stat(proc + "/sys/net"); err != nil {
+	// The common answer takes one lookup; /proc lookups are a measurable
+	// part of a pod's start, so the second is only made to tell "no IPv6"
+	// from "no /proc".
+	if _, err := os.Stat(proc + "/sys/net/ipv6"); err == nil {
 		return true
 	}
-	_, err := os.Stat(proc + "/sys/net/ipv6")
-	return err == nil
+	_, err := os.Stat(proc + "/sys/net")
+	return err != nil
 }
