@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/proxy-init/netlink-native/internal/netns"
+	"golang.org/x/sys/unix"
 )
 
 // LegacyNATPresent reports whether the namespace has a legacy (x_tables)
@@ -18,7 +19,7 @@ func LegacyNATPresent(nsFD int) (bool, error) {
 	var names []byte
 	err := netns.Do(nsFD, func() error {
 		var err error
-		names, err = os.ReadFile("/proc/thread-self/net/ip_tables_names")
+		names, err = readProcFile("/proc/thread-self/net/ip_tables_names")
 		return err
 	})
 	if errors.Is(err, fs.ErrNotExist) {
@@ -33,6 +34,33 @@ func LegacyNATPresent(nsFD int) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// readProcFile reads a small /proc file with plain system calls. os.ReadFile
+// would register the file with the runtime's network poller, which on the
+// install path is its only user: starting it (an epoll instance, an eventfd,
+// a registration) costs more than the read.
+func readProcFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	var out []byte
+	buf := make([]byte, 512)
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return out, nil
+		}
+		out = append(out, buf[:n]...)
+	}
 }
 
 // closeWaitSysctl is the conntrack timeout --timeout-close-wait-secs sets.
