@@ -3,6 +3,7 @@ package nfnl
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 
 	"github.com/google/nftables/expr"
 	"github.com/mdlayher/netlink"
@@ -43,19 +44,6 @@ func (b *Batch) finish(off int) {
 	b.buf = append(b.buf, make([]byte, nlmsgAlign(len(b.buf))-len(b.buf))...)
 }
 
-func (b *Batch) add(msgType int, flags netlink.HeaderFlags, family uint8, what string, attrs func(ae *netlink.AttributeEncoder)) {
-	ae := netlink.NewAttributeEncoder()
-	ae.ByteOrder = binary.BigEndian
-	attrs(ae)
-	data, err := ae.Encode()
-	if err != nil && b.err == nil {
-		b.err = fmt.Errorf("encode %s: %w", what, err)
-	}
-	off := b.start(msgType, flags, family, what)
-	b.buf = append(b.buf, data...)
-	b.finish(off)
-}
-
 func appendNlmsgHeader(b []byte, length uint32, typ netlink.HeaderType, flags netlink.HeaderFlags) []byte {
 	b = binary.NativeEndian.AppendUint32(b, length)
 	b = binary.NativeEndian.AppendUint16(b, uint16(typ))
@@ -85,17 +73,17 @@ func (b *Batch) AddTable(family uint8, name string, exclusive bool) {
 	if exclusive {
 		flags |= netlink.Excl
 	}
-	b.add(unix.NFT_MSG_NEWTABLE, flags, family, "create table "+name, func(ae *netlink.AttributeEncoder) {
-		ae.String(unix.NFTA_TABLE_NAME, name)
-		ae.Uint32(unix.NFTA_TABLE_FLAGS, 0)
-	})
+	off := b.start(unix.NFT_MSG_NEWTABLE, flags, family, "create table "+name)
+	b.buf = appendStringAttr(b.buf, unix.NFTA_TABLE_NAME, name)
+	b.buf = appendUint32Attr(b.buf, unix.NFTA_TABLE_FLAGS, 0)
+	b.finish(off)
 }
 
 // DelTable deletes a table and everything in it.
 func (b *Batch) DelTable(family uint8, name string) {
-	b.add(unix.NFT_MSG_DELTABLE, 0, family, fmt.Sprintf("delete table %s", name), func(ae *netlink.AttributeEncoder) {
-		ae.String(unix.NFTA_TABLE_NAME, name)
-	})
+	off := b.start(unix.NFT_MSG_DELTABLE, 0, family, "delete table "+name)
+	b.buf = appendStringAttr(b.buf, unix.NFTA_TABLE_NAME, name)
+	b.finish(off)
 }
 
 // BaseHook attaches a chain to a netfilter hook.
@@ -107,20 +95,17 @@ type BaseHook struct {
 
 // AddChain creates a regular chain, or a base chain with policy accept.
 func (b *Batch) AddChain(family uint8, table, name string, hook *BaseHook) {
-	b.add(unix.NFT_MSG_NEWCHAIN, netlink.Create|netlink.Excl, family, "create chain "+table+" "+name, func(ae *netlink.AttributeEncoder) {
-		ae.String(unix.NFTA_CHAIN_TABLE, table)
-		ae.String(unix.NFTA_CHAIN_NAME, name)
-		if hook == nil {
-			return
-		}
-		ae.Nested(unix.NFTA_CHAIN_HOOK, func(nae *netlink.AttributeEncoder) error {
-			nae.Uint32(unix.NFTA_HOOK_HOOKNUM, hook.Num)
-			nae.Uint32(unix.NFTA_HOOK_PRIORITY, uint32(hook.Priority))
-			return nil
-		})
-		ae.Uint32(unix.NFTA_CHAIN_POLICY, nfAccept)
-		ae.String(unix.NFTA_CHAIN_TYPE, hook.Type)
-	})
+	off := b.start(unix.NFT_MSG_NEWCHAIN, netlink.Create|netlink.Excl, family, "create chain "+table+" "+name)
+	b.buf = appendStringAttr(b.buf, unix.NFTA_CHAIN_TABLE, table)
+	b.buf = appendStringAttr(b.buf, unix.NFTA_CHAIN_NAME, name)
+	if hook != nil {
+		b.buf = appendAttrHeader(b.buf, unix.NLA_HDRLEN+2*(unix.NLA_HDRLEN+4), unix.NLA_F_NESTED|unix.NFTA_CHAIN_HOOK)
+		b.buf = appendUint32Attr(b.buf, unix.NFTA_HOOK_HOOKNUM, hook.Num)
+		b.buf = appendUint32Attr(b.buf, unix.NFTA_HOOK_PRIORITY, uint32(hook.Priority))
+		b.buf = appendUint32Attr(b.buf, unix.NFTA_CHAIN_POLICY, nfAccept)
+		b.buf = appendStringAttr(b.buf, unix.NFTA_CHAIN_TYPE, hook.Type)
+	}
+	b.finish(off)
 }
 
 // Datatype ids nft uses for set keys; nft needs them to print elements.
@@ -136,14 +121,14 @@ const (
 func (b *Batch) AddIntervalSet(family uint8, table, name string, keyType, keyLen uint32) {
 	b.setID++
 	id := b.setID
-	b.add(unix.NFT_MSG_NEWSET, netlink.Create|netlink.Excl, family, "create set "+table+" "+name, func(ae *netlink.AttributeEncoder) {
-		ae.String(unix.NFTA_SET_TABLE, table)
-		ae.String(unix.NFTA_SET_NAME, name)
-		ae.Uint32(unix.NFTA_SET_FLAGS, unix.NFT_SET_INTERVAL)
-		ae.Uint32(unix.NFTA_SET_KEY_TYPE, keyType)
-		ae.Uint32(unix.NFTA_SET_KEY_LEN, keyLen)
-		ae.Uint32(unix.NFTA_SET_ID, id)
-	})
+	off := b.start(unix.NFT_MSG_NEWSET, netlink.Create|netlink.Excl, family, "create set "+table+" "+name)
+	b.buf = appendStringAttr(b.buf, unix.NFTA_SET_TABLE, table)
+	b.buf = appendStringAttr(b.buf, unix.NFTA_SET_NAME, name)
+	b.buf = appendUint32Attr(b.buf, unix.NFTA_SET_FLAGS, unix.NFT_SET_INTERVAL)
+	b.buf = appendUint32Attr(b.buf, unix.NFTA_SET_KEY_TYPE, keyType)
+	b.buf = appendUint32Attr(b.buf, unix.NFTA_SET_KEY_LEN, keyLen)
+	b.buf = appendUint32Attr(b.buf, unix.NFTA_SET_ID, id)
+	b.finish(off)
 }
 
 // Element is one key of an interval set: a range start, or with End the
@@ -172,9 +157,28 @@ func (b *Batch) AddElements(family uint8, table, set string, elems []Element) {
 		}
 		binary.NativeEndian.PutUint16(b.buf[list:], uint16(len(b.buf)-list))
 		b.finish(off)
-		b.what[len(b.what)-1] = fmt.Sprintf("add %d elements to set %s %s", n, table, set)
+		b.what[len(b.what)-1] = "add " + strconv.Itoa(n) + " elements to set " + table + " " + set
 		elems = elems[n:]
 	}
+}
+
+// The message encoders below append attributes straight into the batch
+// buffer. A generic attribute encoder allocated and copied each message two
+// or three times over, which was a tenth of a small install's time; the
+// expressions themselves are still encoded by google/nftables. Tests compare
+// every message with the generic encoder's output.
+
+func appendUint32Attr(b []byte, typ int, v uint32) []byte {
+	b = appendAttrHeader(b, unix.NLA_HDRLEN+4, typ)
+	return binary.BigEndian.AppendUint32(b, v)
+}
+
+// appendBytesAttr appends an attribute holding data, padded to alignment.
+func appendBytesAttr(b []byte, typ int, data []byte) []byte {
+	n := unix.NLA_HDRLEN + len(data)
+	b = appendAttrHeader(b, n, typ)
+	b = append(b, data...)
+	return append(b, make([]byte, nlaAlign(n)-n)...)
 }
 
 func appendStringAttr(b []byte, typ int, s string) []byte {
@@ -217,26 +221,26 @@ func nlaAlign(n int) int { return (n + unix.NLA_ALIGNTO - 1) &^ (unix.NLA_ALIGNT
 
 // AddRule appends a rule to a chain.
 func (b *Batch) AddRule(family uint8, table, chain string, exprs []expr.Any, userData []byte, what string) {
-	list := make([]netlink.Attribute, len(exprs))
-	for i, e := range exprs {
+	off := b.start(unix.NFT_MSG_NEWRULE, netlink.Create|netlink.Append, family, what)
+	b.buf = appendStringAttr(b.buf, unix.NFTA_RULE_TABLE, table)
+	b.buf = appendStringAttr(b.buf, unix.NFTA_RULE_CHAIN, chain)
+	list := len(b.buf)
+	b.buf = appendAttrHeader(b.buf, 0, unix.NLA_F_NESTED|unix.NFTA_RULE_EXPRESSIONS)
+	for _, e := range exprs {
 		data, err := expr.Marshal(family, e)
 		if err != nil && b.err == nil {
 			b.err = fmt.Errorf("encode %s: %w", what, err)
 		}
-		list[i] = netlink.Attribute{Type: unix.NLA_F_NESTED | unix.NFTA_LIST_ELEM, Data: data}
+		b.buf = appendBytesAttr(b.buf, unix.NLA_F_NESTED|unix.NFTA_LIST_ELEM, data)
 	}
-	exprData, err := netlink.MarshalAttributes(list)
-	if err != nil && b.err == nil {
-		b.err = fmt.Errorf("encode %s: %w", what, err)
+	if n := len(b.buf) - list; n > 0xffff && b.err == nil {
+		b.err = fmt.Errorf("encode %s: %d bytes of expressions is more than one attribute holds", what, n)
 	}
-	b.add(unix.NFT_MSG_NEWRULE, netlink.Create|netlink.Append, family, what, func(ae *netlink.AttributeEncoder) {
-		ae.String(unix.NFTA_RULE_TABLE, table)
-		ae.String(unix.NFTA_RULE_CHAIN, chain)
-		ae.Bytes(unix.NLA_F_NESTED|unix.NFTA_RULE_EXPRESSIONS, exprData)
-		if len(userData) > 0 {
-			ae.Bytes(unix.NFTA_RULE_USERDATA, userData)
-		}
-	})
+	binary.NativeEndian.PutUint16(b.buf[list:], uint16(len(b.buf)-list))
+	if len(userData) > 0 {
+		b.buf = appendBytesAttr(b.buf, unix.NFTA_RULE_USERDATA, userData)
+	}
+	b.finish(off)
 }
 
 const nfAccept = 1 // NF_ACCEPT, the policy of our base chains
