@@ -15,21 +15,24 @@ type Results struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Quick    bool      `json:"quick"`
-	// Timer says how section 1 was timed ("hyperfine -N" or the fallback).
-	Timer string `json:"timer"`
+	// Timer says how section 1's figures were timed, BlocksTimer how its
+	// cross-check was.
+	Timer       string `json:"timer"`
+	BlocksTimer string `json:"blocks_timer,omitempty"`
 
-	Fresh    []Sample    `json:"fresh"`   // 1: floor, ours, nft (replace idiom), nft (plain), iptables
-	Reapply  []Sample    `json:"reapply"` // 2: in-namespace timer
-	Scale    []Series    `json:"scale"`   // 3
-	Datapath []Rate      `json:"datapath"`
-	DPCheck  string      `json:"dp_check,omitempty"`
-	Memory   []Sample    `json:"memory"` // 5: MS holds KiB of max RSS
-	Binary   Binary      `json:"binary"`
-	GoBench  []GoBench   `json:"gobench"`
-	Notes    []string    `json:"notes,omitempty"`
-	Errors   []string    `json:"errors,omitempty"`
-	Elapsed  Duration    `json:"elapsed"`
-	Sections []TimeSpent `json:"sections"`
+	Fresh       []Sample    `json:"fresh"`                  // 1: floor, ours, nft (replace idiom), nft (plain), iptables
+	FreshBlocks []Sample    `json:"fresh_blocks,omitempty"` // 1, cross-check: the first four in back-to-back blocks
+	Reapply     []Sample    `json:"reapply"`                // 2: in-namespace timer
+	Scale       []Series    `json:"scale"`                  // 3
+	Datapath    []Rate      `json:"datapath"`
+	DPCheck     string      `json:"dp_check,omitempty"`
+	Memory      []Sample    `json:"memory"` // 5: MS holds KiB of max RSS
+	Binary      Binary      `json:"binary"`
+	GoBench     []GoBench   `json:"gobench"`
+	Notes       []string    `json:"notes,omitempty"`
+	Errors      []string    `json:"errors,omitempty"`
+	Elapsed     Duration    `json:"elapsed"`
+	Sections    []TimeSpent `json:"sections"`
 }
 
 // TimeSpent is the wall time of one section of the run.

@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,8 +20,7 @@ import (
 )
 
 // Section 1: whole-process fresh apply, each run `unshare -n CMD` (a new
-// namespace per run), timed from outside by hyperfine, floor subtracted in
-// the report.
+// namespace per run), timed from outside, floor subtracted in the report.
 func (r *runner) sectionFresh() error {
 	cmds := []struct {
 		key, label string
@@ -31,6 +32,16 @@ func (r *runner) sectionFresh() error {
 		{"nft-plain", "(b') `nft -f` of the same text without the idiom lines (plain load)", []string{"nft", "-f", r.plainFile}},
 		{"iptables", "(c) `hack/iptables-reference.sh --inbound-ports-to-ignore 4190,4191`", append([]string{r.ref}, r.base...)},
 	}
+	goFloor := filepath.Join(r.tmp, "gofloor")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", goFloor, "./hack/bench/gofloor")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build hack/bench/gofloor: %w: %s", err, out)
+	}
+	cmds = append(cmds, struct {
+		key, label string
+		argv       []string
+	}{"gofloor", "(e) an empty Go program, built like ours (`hack/bench/gofloor`)", []string{goFloor}})
 	samples := make([]Sample, len(cmds))
 	for i, c := range cmds {
 		samples[i] = Sample{Key: c.key, Label: c.label}
@@ -45,44 +56,60 @@ func (r *runner) sectionFresh() error {
 		}
 		samples[i].Gen = []int{int(res.GenAfter - res.GenBefore)}
 	}
-	rounds := reps(r.quick, 10, 1)
-	fast, slow := reps(r.quick, 20, 5), reps(r.quick, 6, 3)
-	_, err := exec.LookPath("hyperfine")
-	useHyperfine := err == nil
-	if useHyperfine {
-		r.res.Timer = fmt.Sprintf("hyperfine -N (no shell), %d rounds of %d runs (iptables: %d) after 2 warm-up runs per round", rounds, fast, slow)
-	} else {
-		r.res.Timer = fmt.Sprintf("hyperfine not found: the bench tool's own loop (fork, exec `unshare -n CMD`, wait), %d rounds of %d runs (iptables: %d)", rounds, fast, slow)
+	// The figures: every command in turn, in a new random order on every
+	// pass, timed by this process. Interleaving matters here: each namespace
+	// that held NAT rules is torn down by the kernel after its process has
+	// exited, and that work overlaps the next run. Back-to-back blocks of
+	// one command give the floor's block nothing to overlap and every other
+	// block its own teardowns, which adds the same few tenths of a
+	// millisecond to each of them and so pushes the ratios of the cheaper
+	// commands towards 1. Interleaved, every command, the floor included,
+	// runs under the same mix.
+	fast, slow := reps(r.quick, 200, 5), reps(r.quick, 60, 3)
+	counts := []int{fast, fast, fast, fast, slow, fast}
+	argvs := make([][]string, len(cmds))
+	for i, c := range cmds {
+		argvs[i] = c.argv
 	}
-	for round := range rounds {
-		// Rounds alternate between the commands, so a burst of noise on the
-		// shared machine does not land on one command only.
-		for _, group := range [][]int{{0, 1, 2, 3}, {4}} {
-			n := fast
-			if group[0] == 4 {
-				n = slow
-			}
-			var argvs [][]string
-			for _, i := range group {
-				argvs = append(argvs, cmds[i].argv)
-			}
-			var times [][]float64
-			if useHyperfine {
-				times, err = r.hyperfine(argvs, n)
-			} else {
-				times, err = timeUnshare(argvs, n)
-			}
-			if err != nil {
-				return err
-			}
-			for j, i := range group {
-				samples[i].MS = append(samples[i].MS, times[j]...)
-			}
+	r.res.Timer = fmt.Sprintf("this tool's own loop (fork, exec `unshare -n CMD`, wait), the commands interleaved in a new random order on every pass: %d runs each (iptables: %d, spread evenly) after 3 warm-up passes", fast, slow)
+	times, err := timeInterleaved(argvs, counts, 3, func(pass, passes int) {
+		if passes >= 10 && (pass+1)%(passes/5) == 0 {
+			logf("   pass %d/%d", pass+1, passes)
 		}
-		logf("   round %d/%d: floor %.2f ms, ours %.2f ms, nft %.2f ms, nft plain %.2f ms, iptables %.1f ms", round+1, rounds,
-			samples[0].Median(), samples[1].Median(), samples[2].Median(), samples[3].Median(), samples[4].Median())
+	})
+	if err != nil {
+		return err
 	}
+	for i := range samples {
+		samples[i].MS = times[i]
+	}
+	logf("   floor %.2f ms, ours %.2f ms, nft %.2f ms, nft plain %.2f ms, iptables %.1f ms",
+		samples[0].Median(), samples[1].Median(), samples[2].Median(), samples[3].Median(), samples[4].Median())
 	r.res.Fresh = samples
+
+	// The cross-check: hyperfine, in back-to-back blocks of one command.
+	if _, err := exec.LookPath("hyperfine"); err != nil {
+		r.res.Notes = append(r.res.Notes, "hyperfine not found: section 1 has no back-to-back cross-check")
+		return nil
+	}
+	rounds, block := reps(r.quick, 5, 1), reps(r.quick, 20, 3)
+	r.res.BlocksTimer = fmt.Sprintf("hyperfine -N (no shell), %d rounds, each a block of %d runs of every command in turn after 2 warm-up runs", rounds, block)
+	blocks := make([]Sample, 4)
+	for i := range blocks {
+		blocks[i] = Sample{Key: cmds[i].key, Label: cmds[i].label}
+	}
+	for range rounds {
+		times, err := r.hyperfine(argvs[:4], block)
+		if err != nil {
+			return err
+		}
+		for i := range blocks {
+			blocks[i].MS = append(blocks[i].MS, times[i]...)
+		}
+	}
+	logf("   hyperfine blocks: floor %.2f ms, ours %.2f ms, nft %.2f ms, nft plain %.2f ms",
+		blocks[0].Median(), blocks[1].Median(), blocks[2].Median(), blocks[3].Median())
+	r.res.FreshBlocks = blocks
 	return nil
 }
 
@@ -129,20 +156,58 @@ func (r *runner) hyperfine(argvs [][]string, n int) ([][]float64, error) {
 	return res, nil
 }
 
-// timeUnshare is the fallback without hyperfine: the same measurement, fork
-// and exec of `unshare -n ARGV` to its exit, from this process.
-func timeUnshare(argvs [][]string, n int) ([][]float64, error) {
+// timeInterleaved times `unshare -n ARGV` for every argv, counts[i] runs of
+// argv i, from fork to the end of wait, with output discarded. Every pass
+// runs the commands in a new random order; a command with fewer runs takes
+// part in passes spread evenly over the whole measurement. The first warmup
+// passes are not counted.
+func timeInterleaved(argvs [][]string, counts []int, warmup int, progress func(pass, passes int)) ([][]float64, error) {
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		return nil, err
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer devnull.Close()
+	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()}}
+	run := func(a []string) (float64, error) {
+		argv := append([]string{"unshare", "-n"}, a...)
+		start := time.Now()
+		pid, err := syscall.ForkExec(unshare, argv, attr)
+		if err != nil {
+			return 0, fmt.Errorf("unshare -n %s: %w", cmdline(a), err)
+		}
+		var ws syscall.WaitStatus
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+			return 0, fmt.Errorf("unshare -n %s: wait: %w", cmdline(a), err)
+		}
+		took := time.Since(start)
+		if !ws.Exited() || ws.ExitStatus() != 0 {
+			return 0, fmt.Errorf("unshare -n %s: exit status %d", cmdline(a), ws.ExitStatus())
+		}
+		return float64(took.Nanoseconds()) / 1e6, nil
+	}
+	passes := slices.Max(counts)
 	res := make([][]float64, len(argvs))
-	for i, a := range argvs {
-		for k := range n + 2 {
-			cmd := exec.Command("unshare", append([]string{"-n"}, a...)...)
-			start := time.Now()
-			if err := cmd.Run(); err != nil {
-				return nil, fmt.Errorf("unshare -n %s: %w", cmdline(a), err)
+	for pass := -warmup; pass < passes; pass++ {
+		for _, i := range rand.Perm(len(argvs)) {
+			// Run i takes part in this pass if its share of the passes
+			// crosses a whole number here (always, during warm-up).
+			if pass >= 0 && pass*counts[i]/passes == (pass+1)*counts[i]/passes {
+				continue
 			}
-			if k >= 2 { // two warm-up runs
-				res[i] = append(res[i], float64(time.Since(start).Nanoseconds())/1e6)
+			ms, err := run(argvs[i])
+			if err != nil {
+				return nil, err
 			}
+			if pass >= 0 {
+				res[i] = append(res[i], ms)
+			}
+		}
+		if pass >= 0 && progress != nil {
+			progress(pass, passes)
 		}
 	}
 	return res, nil
