@@ -338,8 +338,8 @@ func (w *report) fresh() {
 		w.p("")
 		w.p("Why the figures above are interleaved and these are not: the kernel tears a namespace that held NAT rules down")
 		w.p("after its process has exited, and that work overlaps the next run. In back-to-back blocks, the floor's block has")
-		w.p("nothing of the kind to overlap while every other block overlaps its own teardowns; that adds about the same")
-		w.p("time to each of those commands and nothing to the floor, which pushes the cheaper command's ratio towards 1.")
+		w.p("nothing of the kind to overlap while every other block overlaps its own teardowns, which can add about the same")
+		w.p("time to each of those commands and nothing to the floor, moving the cheaper command's ratio towards 1.")
 		w.p("Interleaved, every command, the floor included, runs under the same mix of teardowns.")
 		w.p("")
 	}
@@ -390,7 +390,11 @@ func (w *report) reapply() {
 		w.p("equal to the plan and stops.")
 		if v := find(r.Reapply, "verify-ours"); v != nil && v.ok() {
 			w.p("`proxy-init verify`, which does the same reading and comparing and nothing else, takes %s ms, so the re-run", ms(v.Median()))
-			w.p("spends %s ms on anything beyond that.", ms(o.Median()-v.Median()))
+			if d := o.Median() - v.Median(); d > 0 {
+				w.p("spends %s ms on anything beyond that.", ms(d))
+			} else {
+				w.p("spends nothing measurable beyond that (its median is %s ms below verify's, within the noise).", ms(-d))
+			}
 		}
 		w.p("A changed config is replaced in one transaction that deletes and re-creates the tables, as nft's replace idiom")
 		w.p("does, and pays the same RCU grace period for the deletion.")
