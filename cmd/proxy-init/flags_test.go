@@ -23,12 +23,20 @@ func TestListValueSplitsLikeStringSlice(t *testing.T) {
 		{"--l", ","},
 		{"--l", " 80, 90"},
 		{"--l", "10.0.0.0/8,fd00::/8"},
+		{"--l", "4190,4191\n"},
+		{"--l", "\n4190"},
+		{"--l", "4190\r"},
+		{"--l", "4190,4191\r\n"},
+		{"--l", `"4190","4191"`},
+		{"--l", `"4190,4191"`},
+		{"-l", "80", "-l=90"},
+		{"-l80"},
 	} {
 		var want, got []string
 		ref := pflag.NewFlagSet("ref", pflag.ContinueOnError)
-		ref.StringSliceVar(&want, "l", nil, "")
+		ref.StringSliceVarP(&want, "l", "l", nil, "")
 		ours := pflag.NewFlagSet("ours", pflag.ContinueOnError)
-		ours.Var((*listValue)(&got), "l", "")
+		ours.VarP((*listValue)(&got), "l", "l", "")
 		if err := ref.Parse(args); err != nil {
 			t.Fatalf("%q: StringSlice: %v", args, err)
 		}
@@ -41,5 +49,21 @@ func TestListValueSplitsLikeStringSlice(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%q: listValue gives %q, StringSlice %q", args, got, want)
 		}
+	}
+}
+
+// A value of several lines counts every line (StringSlice keeps the first).
+func TestListValueReadsEveryLine(t *testing.T) {
+	var got []string
+	fs := pflag.NewFlagSet("ours", pflag.ContinueOnError)
+	fs.Var((*listValue)(&got), "l", "")
+	if err := fs.Parse([]string{"--l", "4190,4191\n8080\n\n9090-9099\n"}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"4190", "4191", "8080", "9090-9099"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if err := fs.Parse([]string{"--l", `80"`}); err == nil {
+		t.Fatal(`a stray quote was accepted`)
 	}
 }

@@ -129,6 +129,20 @@ func TestCLISimulateNeedsNoKernel(t *testing.T) {
 	}
 }
 
+// A list that comes from a YAML block or a file ends in a newline; it is
+// read as the same list, as upstream's StringSlice flags read it.
+func TestCLIListWithTrailingNewline(t *testing.T) {
+	r := runBinary(t, "--simulate", "--ipv6=false", "--inbound-ports-to-ignore", "4190,4191\n", "--subnets-to-ignore", "10.0.0.0/8\r\n")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"elements = { 4190-4191 }", "elements = { 10.0.0.0/8 }"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("simulate output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
 func TestCLIIgnoredUpstreamFlags(t *testing.T) {
 	r := runBinary(t, "--simulate", "--iptables-mode", "legacy", "-w", "--firewall-bin-path", "/sbin/iptables", "--firewall-save-bin-path", "/sbin/iptables-save")
 	if r.code != 0 {
