@@ -38,8 +38,9 @@ func LegacyNATPresent(nsFD int) (bool, error) {
 
 // readProcFile reads a small /proc file with plain system calls. os.ReadFile
 // would register the file with the runtime's network poller, which on the
-// install path is its only user: starting it (an epoll instance, an eventfd,
-// a registration) costs more than the read.
+// install path in the process's own namespace (no --netns) is its only
+// user: starting it (an epoll instance, an eventfd, a registration) costs
+// more than the read.
 func readProcFile(path string) ([]byte, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {

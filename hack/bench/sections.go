@@ -180,11 +180,20 @@ func timeInterleaved(argvs [][]string, counts []int, warmup int, progress func(p
 			return 0, fmt.Errorf("unshare -n %s: %w", cmdline(a), err)
 		}
 		var ws syscall.WaitStatus
-		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+		for {
+			_, err = syscall.Wait4(pid, &ws, 0, nil)
+			if err != syscall.EINTR {
+				break
+			}
+		}
+		if err != nil {
 			return 0, fmt.Errorf("unshare -n %s: wait: %w", cmdline(a), err)
 		}
 		took := time.Since(start)
-		if !ws.Exited() || ws.ExitStatus() != 0 {
+		switch {
+		case ws.Signaled():
+			return 0, fmt.Errorf("unshare -n %s: killed by %v", cmdline(a), ws.Signal())
+		case ws.ExitStatus() != 0:
 			return 0, fmt.Errorf("unshare -n %s: exit status %d", cmdline(a), ws.ExitStatus())
 		}
 		return float64(took.Nanoseconds()) / 1e6, nil

@@ -74,15 +74,15 @@ func (b *Batch) AddTable(family uint8, name string, exclusive bool) {
 		flags |= netlink.Excl
 	}
 	off := b.start(unix.NFT_MSG_NEWTABLE, flags, family, "create table "+name)
-	b.buf = appendStringAttr(b.buf, unix.NFTA_TABLE_NAME, name)
-	b.buf = appendUint32Attr(b.buf, unix.NFTA_TABLE_FLAGS, 0)
+	b.putString(unix.NFTA_TABLE_NAME, name)
+	b.putUint32(unix.NFTA_TABLE_FLAGS, 0)
 	b.finish(off)
 }
 
 // DelTable deletes a table and everything in it.
 func (b *Batch) DelTable(family uint8, name string) {
 	off := b.start(unix.NFT_MSG_DELTABLE, 0, family, "delete table "+name)
-	b.buf = appendStringAttr(b.buf, unix.NFTA_TABLE_NAME, name)
+	b.putString(unix.NFTA_TABLE_NAME, name)
 	b.finish(off)
 }
 
@@ -96,14 +96,14 @@ type BaseHook struct {
 // AddChain creates a regular chain, or a base chain with policy accept.
 func (b *Batch) AddChain(family uint8, table, name string, hook *BaseHook) {
 	off := b.start(unix.NFT_MSG_NEWCHAIN, netlink.Create|netlink.Excl, family, "create chain "+table+" "+name)
-	b.buf = appendStringAttr(b.buf, unix.NFTA_CHAIN_TABLE, table)
-	b.buf = appendStringAttr(b.buf, unix.NFTA_CHAIN_NAME, name)
+	b.putString(unix.NFTA_CHAIN_TABLE, table)
+	b.putString(unix.NFTA_CHAIN_NAME, name)
 	if hook != nil {
 		b.buf = appendAttrHeader(b.buf, unix.NLA_HDRLEN+2*(unix.NLA_HDRLEN+4), unix.NLA_F_NESTED|unix.NFTA_CHAIN_HOOK)
-		b.buf = appendUint32Attr(b.buf, unix.NFTA_HOOK_HOOKNUM, hook.Num)
-		b.buf = appendUint32Attr(b.buf, unix.NFTA_HOOK_PRIORITY, uint32(hook.Priority))
-		b.buf = appendUint32Attr(b.buf, unix.NFTA_CHAIN_POLICY, nfAccept)
-		b.buf = appendStringAttr(b.buf, unix.NFTA_CHAIN_TYPE, hook.Type)
+		b.putUint32(unix.NFTA_HOOK_HOOKNUM, hook.Num)
+		b.putUint32(unix.NFTA_HOOK_PRIORITY, uint32(hook.Priority))
+		b.putUint32(unix.NFTA_CHAIN_POLICY, nfAccept)
+		b.putString(unix.NFTA_CHAIN_TYPE, hook.Type)
 	}
 	b.finish(off)
 }
@@ -122,12 +122,12 @@ func (b *Batch) AddIntervalSet(family uint8, table, name string, keyType, keyLen
 	b.setID++
 	id := b.setID
 	off := b.start(unix.NFT_MSG_NEWSET, netlink.Create|netlink.Excl, family, "create set "+table+" "+name)
-	b.buf = appendStringAttr(b.buf, unix.NFTA_SET_TABLE, table)
-	b.buf = appendStringAttr(b.buf, unix.NFTA_SET_NAME, name)
-	b.buf = appendUint32Attr(b.buf, unix.NFTA_SET_FLAGS, unix.NFT_SET_INTERVAL)
-	b.buf = appendUint32Attr(b.buf, unix.NFTA_SET_KEY_TYPE, keyType)
-	b.buf = appendUint32Attr(b.buf, unix.NFTA_SET_KEY_LEN, keyLen)
-	b.buf = appendUint32Attr(b.buf, unix.NFTA_SET_ID, id)
+	b.putString(unix.NFTA_SET_TABLE, table)
+	b.putString(unix.NFTA_SET_NAME, name)
+	b.putUint32(unix.NFTA_SET_FLAGS, unix.NFT_SET_INTERVAL)
+	b.putUint32(unix.NFTA_SET_KEY_TYPE, keyType)
+	b.putUint32(unix.NFTA_SET_KEY_LEN, keyLen)
+	b.putUint32(unix.NFTA_SET_ID, id)
 	b.finish(off)
 }
 
@@ -145,9 +145,9 @@ const maxElemBytes = 48 << 10
 // AddElements adds elements to a set, split over as many messages as needed.
 func (b *Batch) AddElements(family uint8, table, set string, elems []Element) {
 	for len(elems) > 0 {
-		off := b.start(unix.NFT_MSG_NEWSETELEM, netlink.Create, family, "")
-		b.buf = appendStringAttr(b.buf, unix.NFTA_SET_ELEM_LIST_TABLE, table)
-		b.buf = appendStringAttr(b.buf, unix.NFTA_SET_ELEM_LIST_SET, set)
+		off := b.start(unix.NFT_MSG_NEWSETELEM, netlink.Create, family, "add elements to set "+table+" "+set)
+		b.putString(unix.NFTA_SET_ELEM_LIST_TABLE, table)
+		b.putString(unix.NFTA_SET_ELEM_LIST_SET, set)
 		list := len(b.buf)
 		b.buf = appendAttrHeader(b.buf, 0, unix.NLA_F_NESTED|unix.NFTA_SET_ELEM_LIST_ELEMENTS)
 		n := 0
@@ -167,6 +167,26 @@ func (b *Batch) AddElements(family uint8, table, set string, elems []Element) {
 // or three times over, which was a tenth of a small install's time; the
 // expressions themselves are still encoded by google/nftables. Tests compare
 // every message with the generic encoder's output.
+
+func (b *Batch) putString(typ int, s string) {
+	b.fits(len(s) + 1)
+	b.buf = appendStringAttr(b.buf, typ, s)
+}
+
+func (b *Batch) putBytes(typ int, data []byte) {
+	b.fits(len(data))
+	b.buf = appendBytesAttr(b.buf, typ, data)
+}
+
+func (b *Batch) putUint32(typ int, v uint32) { b.buf = appendUint32Attr(b.buf, typ, v) }
+
+// fits records an error for an attribute payload too long for netlink's
+// 16-bit attribute length, which would otherwise wrap without a word.
+func (b *Batch) fits(payload int) {
+	if unix.NLA_HDRLEN+payload > 0xffff && b.err == nil {
+		b.err = fmt.Errorf("encode %s: an attribute of %d bytes is more than a netlink attribute holds", b.what[len(b.what)-1], payload)
+	}
+}
 
 func appendUint32Attr(b []byte, typ int, v uint32) []byte {
 	b = appendAttrHeader(b, unix.NLA_HDRLEN+4, typ)
@@ -222,8 +242,8 @@ func nlaAlign(n int) int { return (n + unix.NLA_ALIGNTO - 1) &^ (unix.NLA_ALIGNT
 // AddRule appends a rule to a chain.
 func (b *Batch) AddRule(family uint8, table, chain string, exprs []expr.Any, userData []byte, what string) {
 	off := b.start(unix.NFT_MSG_NEWRULE, netlink.Create|netlink.Append, family, what)
-	b.buf = appendStringAttr(b.buf, unix.NFTA_RULE_TABLE, table)
-	b.buf = appendStringAttr(b.buf, unix.NFTA_RULE_CHAIN, chain)
+	b.putString(unix.NFTA_RULE_TABLE, table)
+	b.putString(unix.NFTA_RULE_CHAIN, chain)
 	list := len(b.buf)
 	b.buf = appendAttrHeader(b.buf, 0, unix.NLA_F_NESTED|unix.NFTA_RULE_EXPRESSIONS)
 	for _, e := range exprs {
@@ -231,14 +251,14 @@ func (b *Batch) AddRule(family uint8, table, chain string, exprs []expr.Any, use
 		if err != nil && b.err == nil {
 			b.err = fmt.Errorf("encode %s: %w", what, err)
 		}
-		b.buf = appendBytesAttr(b.buf, unix.NLA_F_NESTED|unix.NFTA_LIST_ELEM, data)
+		b.putBytes(unix.NLA_F_NESTED|unix.NFTA_LIST_ELEM, data)
 	}
 	if n := len(b.buf) - list; n > 0xffff && b.err == nil {
 		b.err = fmt.Errorf("encode %s: %d bytes of expressions is more than one attribute holds", what, n)
 	}
 	binary.NativeEndian.PutUint16(b.buf[list:], uint16(len(b.buf)-list))
 	if len(userData) > 0 {
-		b.buf = appendBytesAttr(b.buf, unix.NFTA_RULE_USERDATA, userData)
+		b.putBytes(unix.NFTA_RULE_USERDATA, userData)
 	}
 	b.finish(off)
 }

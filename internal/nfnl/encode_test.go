@@ -3,6 +3,7 @@ package nfnl
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"testing"
 
 	"github.com/google/nftables/expr"
@@ -129,4 +130,19 @@ func ruleAttrs(t *testing.T, chain string, exprs []expr.Any, userData []byte) []
 			ae.Bytes(unix.NFTA_RULE_USERDATA, userData)
 		}
 	})
+}
+
+// An attribute too long for netlink's 16-bit length is an error before
+// anything is sent, not a length that wraps.
+func TestOversizedAttributeIsAnError(t *testing.T) {
+	var ok Batch
+	ok.AddRule(unix.NFPROTO_IPV4, "t", "c", []expr.Any{&expr.Counter{}}, make([]byte, 0xffff-unix.NLA_HDRLEN), "largest comment")
+	if ok.err != nil {
+		t.Fatalf("largest attribute refused: %v", ok.err)
+	}
+	var b Batch
+	b.AddRule(unix.NFPROTO_IPV4, "t", "c", []expr.Any{&expr.Counter{}}, make([]byte, 0x10000), "huge comment")
+	if b.err == nil || !strings.Contains(b.err.Error(), "huge comment") {
+		t.Fatalf("oversized attribute: err = %v", b.err)
+	}
 }
