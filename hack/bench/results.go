@@ -17,8 +17,9 @@ type Results struct {
 	Quick    bool      `json:"quick"`
 	// Timer says how section 1's figures were timed, BlocksTimer how its
 	// cross-check was.
-	Timer       string `json:"timer"`
-	BlocksTimer string `json:"blocks_timer,omitempty"`
+	Timer        string `json:"timer"`
+	BlocksTimer  string `json:"blocks_timer,omitempty"`
+	BlocksRounds int    `json:"blocks_rounds,omitempty"`
 
 	Fresh       []Sample    `json:"fresh"`                  // 1: floor, ours, nft (replace idiom), nft (plain), iptables
 	FreshBlocks []Sample    `json:"fresh_blocks,omitempty"` // 1, cross-check: the first four in back-to-back blocks

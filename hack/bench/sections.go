@@ -57,14 +57,11 @@ func (r *runner) sectionFresh() error {
 		samples[i].Gen = []int{int(res.GenAfter - res.GenBefore)}
 	}
 	// The figures: every command in turn, in a new random order on every
-	// pass, timed by this process. Interleaving matters here: each namespace
-	// that held NAT rules is torn down by the kernel after its process has
-	// exited, and that work overlaps the next run. Back-to-back blocks of
-	// one command give the floor's block nothing to overlap and every other
-	// block its own teardowns, which adds the same few tenths of a
-	// millisecond to each of them and so pushes the ratios of the cheaper
-	// commands towards 1. Interleaved, every command, the floor included,
-	// runs under the same mix.
+	// pass, timed by this process, so that drifts in the shared machine's
+	// load fall on every command alike. What runs just before a command
+	// matters at this scale (its caches, the kernel tearing down the
+	// previous namespace), so hyperfine's back-to-back blocks, where a
+	// command follows itself, are measured too and reported beside these.
 	fast, slow := reps(r.quick, 200, 5), reps(r.quick, 60, 3)
 	counts := []int{fast, fast, fast, fast, slow, fast}
 	argvs := make([][]string, len(cmds))
@@ -94,6 +91,7 @@ func (r *runner) sectionFresh() error {
 	}
 	rounds, block := reps(r.quick, 5, 1), reps(r.quick, 20, 3)
 	r.res.BlocksTimer = fmt.Sprintf("hyperfine -N (no shell), %d rounds, each a block of %d runs of every command in turn after 2 warm-up runs", rounds, block)
+	r.res.BlocksRounds = rounds
 	blocks := make([]Sample, 4)
 	for i := range blocks {
 		blocks[i] = Sample{Key: cmds[i].key, Label: cmds[i].label}
