@@ -57,8 +57,8 @@ func newFlagSet(o *options) *pflag.FlagSet {
 }
 
 // listValue is a repeatable, comma-separated list flag that reads its values
-// as pflag's StringSlice does (as one CSV record), for every list we take:
-// ports, ranges, CIDRs. StringSlice formats each flag's default through an
+// as CSV, as pflag's StringSlice does, for every list we take: ports, ranges,
+// CIDRs. StringSlice formats each flag's default through an
 // encoding/csv writer when the flag is declared, a 4 KiB buffer apiece,
 // which made declaring the flags a twentieth of a small install's time; so
 // plain values are split here directly, and only a value with quotes or line
