@@ -302,6 +302,37 @@ func ms(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
+// aboveFloorTable prints samples with their medians above the one keyed
+// "floor", and the transactions column when withGen.
+func (w *report) aboveFloorTable(first string, samples []Sample, withGen bool) {
+	cols, align, n := " median ms | min | max | above floor | runs |", "---:|---:|---:|---:|---:|", 5
+	if withGen {
+		cols, align, n = cols+" transactions |", align+"---:|", n+1
+	}
+	w.p("| %s |%s", first, cols)
+	w.p("|---|%s", align)
+	fl := find(samples, "floor")
+	for i := range samples {
+		s := &samples[i]
+		row := fmt.Sprintf("| %s | ", s.Label)
+		switch {
+		case s.Err != "":
+			row += "error: " + s.Err + " |" + strings.Repeat(" |", n-1)
+		default:
+			above := "-"
+			if s.Key != "floor" && fl != nil {
+				above = ms(s.Median() - fl.Median())
+			}
+			row += fmt.Sprintf("%s | %s | %s | %s | %d |", ms(s.Median()), ms(s.Min()), ms(s.Max()), above, len(s.MS))
+			if withGen {
+				row += " " + gens(s) + " |"
+			}
+		}
+		w.p("%s", row)
+	}
+	w.p("")
+}
+
 func gens(s *Sample) string {
 	if len(s.Gen) == 0 {
 		return "-"
@@ -327,18 +358,8 @@ func (w *report) fresh() {
 	w.p("plus `--inbound-ports-to-ignore 4190,4191`. \"Transactions\" is how much the namespace's nf_tables generation")
 	w.p("moved during one (separate, untimed) run: the number of commits.")
 	w.p("")
-	w.p("| command | median ms | min | max | above floor | runs | transactions |")
-	w.p("|---|---:|---:|---:|---:|---:|---:|")
+	w.aboveFloorTable("command", r.Fresh, true)
 	fl := find(r.Fresh, "floor")
-	for i := range r.Fresh {
-		s := &r.Fresh[i]
-		above := "-"
-		if s.Key != "floor" {
-			above = ms(s.Median() - fl.Median())
-		}
-		w.p("| %s | %s | %s | %s | %s | %d | %s |", s.Label, ms(s.Median()), ms(s.Min()), ms(s.Max()), above, len(s.MS), gens(s))
-	}
-	w.p("")
 	ours, nft, nftp, ipt := find(r.Fresh, "ours"), find(r.Fresh, "nft"), find(r.Fresh, "nft-plain"), find(r.Fresh, "iptables")
 	w.p("- (a-d)/(b'-d) = **%.2f** against a plain `nft -f` load (goal <= 0.5; ratio of minima %.2f); in each quarter of the passes, in order: %s",
 		aboveRatio(ours, nftp, fl), aboveRatioMin(ours, nftp, fl), ratioList(chunkRatios(ours, nftp, fl, 4)))
@@ -349,17 +370,7 @@ func (w *report) fresh() {
 		bf := find(r.FreshBlocks, "floor")
 		w.p("**Cross-check, timed by %s:**", r.BlocksTimer)
 		w.p("")
-		w.p("| command | median ms | min | max | above floor | runs |")
-		w.p("|---|---:|---:|---:|---:|---:|")
-		for i := range r.FreshBlocks {
-			s := &r.FreshBlocks[i]
-			above := "-"
-			if s.Key != "floor" {
-				above = ms(s.Median() - bf.Median())
-			}
-			w.p("| %s | %s | %s | %s | %s | %d |", s.Label, ms(s.Median()), ms(s.Min()), ms(s.Max()), above, len(s.MS))
-		}
-		w.p("")
+		w.aboveFloorTable("command", r.FreshBlocks, false)
 		bo, bnp := find(r.FreshBlocks, "ours"), find(r.FreshBlocks, "nft-plain")
 		w.p("- (a-d)/(b'-d) = **%.2f** in blocks (ratio of minima %.2f); in each round, in order: %s", aboveRatio(bo, bnp, bf),
 			aboveRatioMin(bo, bnp, bf), ratioList(chunkRatios(bo, bnp, bf, max(r.BlocksRounds, 1))))
@@ -401,22 +412,7 @@ func (w *report) reapply() {
 	w.p("makes a second load correct (a plain load onto an existing table would append every rule a second time). The")
 	w.p("iptables-nft script, like upstream, reads `iptables-save`, flushes its chains and refills them.")
 	w.p("")
-	w.p("| | median ms | min | max | above floor | runs | transactions |")
-	w.p("|---|---:|---:|---:|---:|---:|---:|")
-	fl := find(r.Reapply, "floor")
-	for i := range r.Reapply {
-		s := &r.Reapply[i]
-		above := "-"
-		if s.Key != "floor" {
-			above = ms(s.Median() - fl.Median())
-		}
-		if s.Err != "" {
-			w.p("| %s | error: %s | | | | | |", s.Label, s.Err)
-			continue
-		}
-		w.p("| %s | %s | %s | %s | %s | %d | %s |", s.Label, ms(s.Median()), ms(s.Min()), ms(s.Max()), above, len(s.MS), gens(s))
-	}
-	w.p("")
+	w.aboveFloorTable("", r.Reapply, true)
 	if o, n, oc, nc := find(r.Reapply, "same-ours"), find(r.Reapply, "same-nft"), find(r.Reapply, "chg-ours"), find(r.Reapply, "chg-nft"); o != nil && n != nil && oc != nil && nc != nil {
 		w.p("Same config: ours %s ms vs nft %s ms (%.2fx). Changed config: ours %s ms vs nft %s ms (%.2fx).",
 			ms(o.Median()), ms(n.Median()), o.Median()/n.Median(), ms(oc.Median()), ms(nc.Median()), oc.Median()/nc.Median())
