@@ -119,6 +119,26 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// WithoutIPv6 is the configuration for a kernel without IPv6: IPv4 rules
+// only, and the IPv6 entries of the subnet lists left out, since there is no
+// IPv6 traffic for them to exempt.
+func (c Config) WithoutIPv6() Config {
+	c.IPv6 = false
+	c.InboundSubnetsToIgnore = ipv4Only(c.InboundSubnetsToIgnore)
+	c.OutboundSubnetsToIgnore = ipv4Only(c.OutboundSubnetsToIgnore)
+	return c
+}
+
+func ipv4Only(ps []netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range ps {
+		if p.Addr().Is4() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Summary is the effective configuration in one line, with merged lists, for
 // the log line that says what is about to be installed.
 func (c Config) Summary() []any {

@@ -50,6 +50,7 @@ func TestKernelListingEqualsPlan(t *testing.T) {
 	}{
 		{"default.nft", DefaultConfig()},
 		{"full.nft", fullConfig()},
+		{"ipv4-only.nft", DefaultConfig().WithoutIPv6()},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			ns := testns.New(t)

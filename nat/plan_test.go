@@ -62,9 +62,21 @@ func mustPlan(t testing.TB, c Config) *Ruleset {
 func TestPlanGolden(t *testing.T) {
 	golden(t, "default.nft", mustPlan(t, DefaultConfig()).Listing(false))
 	golden(t, "full.nft", mustPlan(t, fullConfig()).Listing(false))
-	ipv4 := DefaultConfig()
-	ipv4.IPv6 = false
-	golden(t, "ipv4-only.nft", mustPlan(t, ipv4).Listing(false))
+	golden(t, "ipv4-only.nft", mustPlan(t, DefaultConfig().WithoutIPv6()).Listing(false))
+}
+
+// A kernel without IPv6 gets the IPv4 rules of a dual-stack configuration,
+// however mixed its subnet lists, and exactly those.
+func TestPlanWithoutIPv6(t *testing.T) {
+	got := mustPlan(t, fullConfig().WithoutIPv6())
+	if len(got.Tables) != 1 || got.Tables[0].Family != IPv4 {
+		t.Fatalf("want the ip table only, got %d tables", len(got.Tables))
+	}
+	dual := mustPlan(t, fullConfig())
+	dual.Tables = dual.Tables[:1]
+	if d := Diff(dual.Listing(false), got.Listing(false)); d != "" {
+		t.Fatalf("the IPv4 table differs from the dual-stack plan's:\n%s", d)
+	}
 }
 
 func TestPlanShape(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"math"
-	"net/netip"
 	"strings"
 
 	"github.com/proxy-init/netlink-native/nat"
@@ -93,7 +92,8 @@ func (l *listValue) String() string { return strings.Join(*l, ",") }
 func (l *listValue) Type() string { return "strings" }
 
 // toConfig parses the list flags and range-checks the numbers. Errors are
-// *nat.ConfigError naming the flag and the offending value.
+// *nat.ConfigError naming the flag and the offending value; the rules that
+// span flags are checked by nat.Plan.
 func (o *options) toConfig() (nat.Config, error) {
 	c := nat.Config{ProxyUID: o.uid, ProxyGID: o.gid, IPv6: o.ipv6}
 	var err error
@@ -125,17 +125,15 @@ func (o *options) toConfig() (nat.Config, error) {
 		{"--inbound-ports-to-ignore", o.inIgnore, &c.InboundPortsToIgnore},
 		{"--outbound-ports-to-ignore", o.outIgnore, &c.OutboundPortsToIgnore},
 	} {
-		if *l.dst, err = portItems(l.flag, l.items); err != nil {
+		if *l.dst, err = listItems(l.flag, l.items, nat.ParsePortRange); err != nil {
 			return c, err
 		}
 	}
-	if c.InboundSubnetsToIgnore, err = prefixItems("--subnets-to-ignore", o.subnets); err != nil {
+	if c.InboundSubnetsToIgnore, err = listItems("--subnets-to-ignore", o.subnets, nat.ParsePrefix); err != nil {
 		return c, err
 	}
-	if c.OutboundSubnetsToIgnore, err = prefixItems("--outbound-subnets-to-ignore", o.outSubnets); err != nil {
-		return c, err
-	}
-	return c, c.Validate()
+	c.OutboundSubnetsToIgnore, err = listItems("--outbound-subnets-to-ignore", o.outSubnets, nat.ParsePrefix)
+	return c, err
 }
 
 func port(flag string, v int) (uint16, error) {
@@ -145,47 +143,27 @@ func port(flag string, v int) (uint16, error) {
 	return uint16(v), nil
 }
 
-// portItems parses the items of a repeatable, comma-separated flag. A flag
-// given once with an empty value ("--inbound-ports-to-ignore=") is an empty
-// list, as upstream treats it; an empty item among others is an error.
-func portItems(flag string, items []string) ([]nat.PortRange, error) {
+// listItems parses the items of a repeatable, comma-separated flag, each
+// trimmed of spaces as the nat list parsers do. A flag whose only item is
+// empty (a CSV-quoted "") is an empty list, as upstream treats it; an empty
+// item among others is an error.
+func listItems[T any](flag string, items []string, parse func(string) (T, error)) ([]T, error) {
 	if len(items) == 1 && items[0] == "" {
 		return nil, nil
 	}
-	var out []nat.PortRange
+	var out []T
 	for _, it := range items {
-		if strings.TrimSpace(it) == "" {
-			return nil, emptyItem(flag, items)
+		it = strings.TrimSpace(it)
+		if it == "" {
+			// The whole list is the value: the item itself would print as
+			// "", which names nothing.
+			return nil, &nat.ConfigError{Flag: flag, Value: strings.Join(items, ","), Reason: "empty item in the list"}
 		}
-		r, err := nat.ParsePortRange(it)
+		v, err := parse(it)
 		if err != nil {
 			return nil, &nat.ConfigError{Flag: flag, Value: it, Reason: err.Error()}
 		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// emptyItem reports an empty item ("80,,90", "80,") with the whole list as
-// the value: the item itself would print as "", which names nothing.
-func emptyItem(flag string, items []string) error {
-	return &nat.ConfigError{Flag: flag, Value: strings.Join(items, ","), Reason: "empty item in the list"}
-}
-
-func prefixItems(flag string, items []string) ([]netip.Prefix, error) {
-	if len(items) == 1 && items[0] == "" {
-		return nil, nil
-	}
-	var out []netip.Prefix
-	for _, it := range items {
-		if strings.TrimSpace(it) == "" {
-			return nil, emptyItem(flag, items)
-		}
-		p, err := nat.ParsePrefix(it)
-		if err != nil {
-			return nil, &nat.ConfigError{Flag: flag, Value: it, Reason: err.Error()}
-		}
-		out = append(out, p)
+		out = append(out, v)
 	}
 	return out, nil
 }

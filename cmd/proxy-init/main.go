@@ -73,17 +73,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "proxy-init: %v\n", err)
 		return exitUsage
 	}
+	// Planned, and so validated, once, before anything touches the kernel.
+	plan, err := nat.Plan(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "proxy-init: %v\n", err)
+		return exitUsage
+	}
 	noteIgnoredFlags(fs, log)
 	if o.simulate && cmd != "apply" {
 		fmt.Fprintf(stderr, "proxy-init: --simulate applies only to apply; %s with --simulate would not be a dry run\n", cmd)
 		return exitUsage
 	}
 	if o.simulate {
-		plan, err := nat.Plan(cfg)
-		if err != nil {
-			fmt.Fprintf(stderr, "proxy-init: %v\n", err)
-			return exitUsage
-		}
 		fmt.Fprint(stdout, plan.Render())
 		return exitOK
 	}
@@ -121,12 +122,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	if cfg.IPv6 && !nat.IPv6Available() {
 		log.Warn("this kernel has IPv6 disabled; installing the IPv4 rules only")
-		cfg.IPv6 = false
-	}
-	plan, err := nat.Plan(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "proxy-init: %v\n", err)
-		return exitUsage
+		cfg = cfg.WithoutIPv6()
+		if plan, err = nat.Plan(cfg); err != nil {
+			return fail(stderr, err)
+		}
 	}
 	if cmd == "verify" {
 		diff, err := client.Verify(plan)

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/proxy-init/netlink-native/internal/testns"
-	"github.com/proxy-init/netlink-native/nat"
 )
 
 // binary is proxy-init built once for every test of this package that runs
@@ -79,8 +78,6 @@ func TestCLIApplyVerifyShowRemove(t *testing.T) {
 	}
 	// The listing equals what --simulate renders (minus the replace idiom).
 	sim := runBinary(t, append(flags[2:], "--simulate")...)
-	cfg := nat.DefaultConfig()
-	cfg.InboundPortsToIgnore = []nat.PortRange{{First: 4190, Last: 4191}}
 	if sim.code != 0 || !strings.HasSuffix(sim.stdout, ns.Ruleset(t)) {
 		t.Fatalf("--simulate (exit %d) does not end with the live listing:\n%s\n---\n%s", sim.code, sim.stdout, ns.Ruleset(t))
 	}
@@ -143,6 +140,19 @@ func TestCLIListWithTrailingNewline(t *testing.T) {
 	}
 }
 
+// Items are trimmed of spaces in every list, ports as well as subnets.
+func TestCLIListItemsAreTrimmed(t *testing.T) {
+	r := runBinary(t, "--simulate", "--ipv6=false", "--inbound-ports-to-ignore", "80, 90", "--subnets-to-ignore", "10.0.0.0/8, 12.0.0.0/8")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"elements = { 80, 90 }", "elements = { 10.0.0.0/8, 12.0.0.0/8 }"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("simulate output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
 func TestCLIIgnoredUpstreamFlags(t *testing.T) {
 	r := runBinary(t, "--simulate", "--iptables-mode", "legacy", "-w", "--firewall-bin-path", "/sbin/iptables", "--firewall-save-bin-path", "/sbin/iptables-save")
 	if r.code != 0 {
@@ -195,8 +205,8 @@ func TestCLIDebugLogsInstalledRuleset(t *testing.T) {
 		t.Fatalf("exit %d, debug log lacks the ruleset:\n%s", r.code, r.stderr)
 	}
 	other := testns.New(t)
-	if r := runBinary(t, "--netns", other.Path()); strings.Contains(r.stderr, "installed ruleset") {
-		t.Fatalf("info level logged the ruleset:\n%s", r.stderr)
+	if r := runBinary(t, "--netns", other.Path()); r.code != 0 || strings.Contains(r.stderr, "installed ruleset") {
+		t.Fatalf("exit %d, or info level logged the ruleset:\n%s", r.code, r.stderr)
 	}
 }
 
