@@ -1,8 +1,6 @@
 package nat
 
 import (
-	"math/big"
-
 	"github.com/proxy-init/netlink-native/internal/nfnl"
 	"golang.org/x/sys/unix"
 )
@@ -17,7 +15,7 @@ func (r *Ruleset) addTables(b *nfnl.Batch, exclusive bool) {
 		b.AddTable(fam, t.Name, exclusive)
 		for _, s := range t.Sets {
 			b.AddIntervalSet(fam, t.Name, s.Name, s.Key.datatype(), uint32(s.Key.KeyLen()))
-			b.AddElements(fam, t.Name, s.Name, s.elements())
+			b.AddIntervals(fam, t.Name, s.Name, len(s.Elements), s.interval)
 		}
 		for _, c := range t.Chains {
 			var hook *nfnl.BaseHook
@@ -37,15 +35,20 @@ func (r *Ruleset) addTables(b *nfnl.Batch, exclusive bool) {
 	}
 }
 
-// encodedSizeHint estimates the batch size: up to two set elements per
-// interval of at most 48 bytes each, and a few hundred bytes per rule.
+// encodedSizeHint is about the batch's size: per interval a start and an
+// end element of three attribute headers and the aligned key each, and the
+// end's flags (see nfnl.IntervalElements); a few hundred bytes per set,
+// chain and rule message.
 func (r *Ruleset) encodedSizeHint() int {
 	n := 0
 	for _, t := range r.Tables {
 		for _, s := range t.Sets {
-			n += 2 * len(s.Elements) * (28 + s.Key.KeyLen())
+			key := (s.Key.KeyLen() + 3) &^ 3
+			n += len(s.Elements)*(2*(12+key)+8) + 512
 		}
-		n += 512*(len(t.Sets)+len(t.Chains)) + 512*r.RuleCount()/len(r.Tables)
+		for _, c := range t.Chains {
+			n += 512 * (1 + len(c.Rules))
+		}
 	}
 	return n
 }
@@ -67,48 +70,18 @@ func (k KeyType) datatype() uint32 {
 	return nfnl.TypeInetServic
 }
 
-// elements encodes the intervals the way nft does for the kernel's interval
-// sets: a start key, then an end marker at the first key past the range
-// (omitted when the range reaches the top of the key space), preceded by an
-// end marker at key zero when the first range does not start there.
-func (s *Set) elements() []nfnl.Element {
-	out := make([]nfnl.Element, 0, 2*len(s.Elements)+1)
-	if len(s.Elements) > 0 && !isZero(s.Elements[0].First) {
-		out = append(out, nfnl.Element{Key: make([]byte, len(s.Elements[0].First)), End: true})
-	}
-	for _, e := range s.Elements {
-		out = append(out, nfnl.Element{Key: e.First})
-		if next, ok := increment(e.Last); ok {
-			out = append(out, nfnl.Element{Key: next, End: true})
-		}
-	}
-	return out
-}
-
-func isZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// increment returns key+1, or false when key is the largest of its length.
-func increment(key []byte) ([]byte, bool) {
-	out := append([]byte(nil), key...)
-	for i := len(out) - 1; i >= 0; i-- {
-		out[i]++
-		if out[i] != 0 {
-			return out, true
-		}
-	}
-	return nil, false
+func (s *Set) interval(i int) (first, last []byte) {
+	return s.Elements[i].First, s.Elements[i].Last
 }
 
 // decrement returns key-1 for a non-zero key.
 func decrement(key []byte) []byte {
-	n := new(big.Int).SetBytes(key)
-	n.Sub(n, big.NewInt(1))
-	return n.FillBytes(make([]byte, len(key)))
+	out := append([]byte(nil), key...)
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i]--
+		if out[i] != 0xff {
+			break
+		}
+	}
+	return out
 }

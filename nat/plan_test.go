@@ -12,6 +12,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
+	"github.com/proxy-init/netlink-native/internal/nfnl"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -174,8 +175,8 @@ func TestSetElementsRoundTrip(t *testing.T) {
 		{"v6", &Set{Key: KeyIPv6, Elements: addrIntervals([]netip.Prefix{netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("2001:db8::1/128")}, IPv6)}},
 	} {
 		var elems []nftables.SetElement
-		for _, e := range tc.set.elements() {
-			elems = append(elems, nftables.SetElement{Key: e.Key, IntervalEnd: e.End})
+		for key, end := range nfnl.IntervalElements(len(tc.set.Elements), tc.set.interval) {
+			elems = append(elems, nftables.SetElement{Key: append([]byte(nil), key...), IntervalEnd: end})
 		}
 		// The kernel dumps interval sets in reverse order.
 		for i, j := 0, len(elems)-1; i < j; i, j = i+1, j-1 {

@@ -3,6 +3,7 @@ package nfnl
 import (
 	"encoding/binary"
 	"fmt"
+	"iter"
 	"strconv"
 
 	"github.com/google/nftables/expr"
@@ -131,34 +132,87 @@ func (b *Batch) AddIntervalSet(family uint8, table, name string, keyType, keyLen
 	b.finish(off)
 }
 
-// Element is one key of an interval set: a range start, or with End the
-// first key past a range.
-type Element struct {
-	Key []byte
-	End bool
+// IntervalElements yields the set elements that encode n intervals, given
+// by interval(i) as first and last key, the way nft encodes them for the
+// kernel's interval sets: each start key, then an end marker at the first key
+// past the range (none when the range reaches the top of the key space),
+// after an end marker at key zero when the first range does not start there.
+// The key passed to yield is only valid during the call: end keys are
+// computed in one scratch buffer, so a set of any size costs no allocation
+// per element.
+func IntervalElements(n int, interval func(i int) (first, last []byte)) iter.Seq2[[]byte, bool] {
+	return func(yield func(key []byte, end bool) bool) {
+		if n == 0 {
+			return
+		}
+		first, _ := interval(0)
+		scratch := make([]byte, len(first))
+		if !isZero(first) && !yield(scratch, true) {
+			return
+		}
+		for i := range n {
+			first, last := interval(i)
+			if !yield(first, false) {
+				return
+			}
+			if next := append(scratch[:0], last...); increment(next) && !yield(next, true) {
+				return
+			}
+		}
+	}
+}
+
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// increment adds one to key in place; false when it wrapped past the
+// largest key of its length.
+func increment(key []byte) bool {
+	for i := len(key) - 1; i >= 0; i-- {
+		key[i]++
+		if key[i] != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // maxElemBytes bounds one element message. A nested attribute's length is 16
 // bits, so one message cannot carry much more than 64 KiB of elements.
 const maxElemBytes = 48 << 10
 
-// AddElements adds elements to a set, split over as many messages as needed.
-func (b *Batch) AddElements(family uint8, table, set string, elems []Element) {
-	for len(elems) > 0 {
-		off := b.start(unix.NFT_MSG_NEWSETELEM, netlink.Create, family, "add elements to set "+table+" "+set)
-		b.putString(unix.NFTA_SET_ELEM_LIST_TABLE, table)
-		b.putString(unix.NFTA_SET_ELEM_LIST_SET, set)
-		list := len(b.buf)
-		b.buf = appendAttrHeader(b.buf, 0, unix.NLA_F_NESTED|unix.NFTA_SET_ELEM_LIST_ELEMENTS)
-		n := 0
-		for n < len(elems) && len(b.buf)-list < maxElemBytes {
-			b.buf = appendElement(b.buf, elems[n])
-			n++
-		}
+// AddIntervals adds n intervals to an interval set (see IntervalElements),
+// split over as many messages as needed, encoded straight into the batch.
+func (b *Batch) AddIntervals(family uint8, table, set string, n int, interval func(i int) (first, last []byte)) {
+	off, list, count := -1, 0, 0
+	flush := func() {
 		binary.NativeEndian.PutUint16(b.buf[list:], uint16(len(b.buf)-list))
 		b.finish(off)
-		b.what[len(b.what)-1] = "add " + strconv.Itoa(n) + " elements to set " + table + " " + set
-		elems = elems[n:]
+		b.what[len(b.what)-1] = "add " + strconv.Itoa(count) + " elements to set " + table + " " + set
+	}
+	for key, end := range IntervalElements(n, interval) {
+		if off >= 0 && len(b.buf)-list >= maxElemBytes {
+			flush()
+			off = -1
+		}
+		if off < 0 {
+			off = b.start(unix.NFT_MSG_NEWSETELEM, netlink.Create, family, "add elements to set "+table+" "+set)
+			b.putString(unix.NFTA_SET_ELEM_LIST_TABLE, table)
+			b.putString(unix.NFTA_SET_ELEM_LIST_SET, set)
+			list, count = len(b.buf), 0
+			b.buf = appendAttrHeader(b.buf, 0, unix.NLA_F_NESTED|unix.NFTA_SET_ELEM_LIST_ELEMENTS)
+		}
+		b.buf = appendElement(b.buf, key, end)
+		count++
+	}
+	if off >= 0 {
+		flush()
 	}
 }
 
@@ -213,19 +267,19 @@ func appendStringAttr(b []byte, typ int, s string) []byte {
 // encoder costs several allocations per element. The layout is
 //
 //	LIST_ELEM (nested) { SET_ELEM_KEY (nested) { DATA_VALUE key }, [SET_ELEM_FLAGS INTERVAL_END] }
-func appendElement(b []byte, e Element) []byte {
-	valueLen := unix.NLA_HDRLEN + len(e.Key)
+func appendElement(b []byte, key []byte, end bool) []byte {
+	valueLen := unix.NLA_HDRLEN + len(key)
 	keyLen := unix.NLA_HDRLEN + nlaAlign(valueLen)
 	elemLen := unix.NLA_HDRLEN + keyLen
-	if e.End {
+	if end {
 		elemLen += unix.NLA_HDRLEN + 4
 	}
 	b = appendAttrHeader(b, elemLen, unix.NLA_F_NESTED|unix.NFTA_LIST_ELEM)
 	b = appendAttrHeader(b, keyLen, unix.NLA_F_NESTED|unix.NFTA_SET_ELEM_KEY)
 	b = appendAttrHeader(b, valueLen, unix.NFTA_DATA_VALUE)
-	b = append(b, e.Key...)
+	b = append(b, key...)
 	b = append(b, make([]byte, nlaAlign(valueLen)-valueLen)...)
-	if e.End {
+	if end {
 		b = appendAttrHeader(b, unix.NLA_HDRLEN+4, unix.NFTA_SET_ELEM_FLAGS)
 		b = binary.BigEndian.AppendUint32(b, unix.NFT_SET_ELEM_INTERVAL_END)
 	}

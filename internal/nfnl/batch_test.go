@@ -3,6 +3,9 @@ package nfnl
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/mdlayher/netlink"
@@ -13,7 +16,10 @@ import (
 // generic attribute encoder produces.
 
 func TestAppendElementMatchesAttributeEncoder(t *testing.T) {
-	for _, e := range []Element{
+	for _, e := range []struct {
+		Key []byte
+		End bool
+	}{
 		{Key: []byte{0x10, 0x5e}},
 		{Key: []byte{0x10, 0x60}, End: true},
 		{Key: []byte{10, 0, 0, 0}},
@@ -37,7 +43,7 @@ func TestAppendElementMatchesAttributeEncoder(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendElement(nil, e); !bytes.Equal(got, want) {
+		if got := appendElement(nil, e.Key, e.End); !bytes.Equal(got, want) {
 			t.Errorf("element %+v:\n got %x\nwant %x", e, got, want)
 		}
 	}
@@ -54,19 +60,41 @@ func TestAppendStringAttrMatchesAttributeEncoder(t *testing.T) {
 	}
 }
 
-// TestAddElementsSplitsMessages: no element message exceeds what a 16-bit
-// nested attribute length can describe, and every element is sent once.
-func TestAddElementsSplitsMessages(t *testing.T) {
-	elems := make([]Element, 40000)
-	for i := range elems {
-		elems[i] = Element{Key: binary.BigEndian.AppendUint32(nil, uint32(i)), End: i%2 == 1}
+// An interval set is encoded as nft encodes it: a start key per interval,
+// an end marker one past its last key (none at the top of the key space), and
+// an end marker at zero before a first interval that does not start there.
+func TestIntervalElements(t *testing.T) {
+	ports := [][2]uint16{{1, 1}, {80, 90}, {65535, 65535}}
+	var got []string
+	for key, end := range IntervalElements(len(ports), func(i int) (first, last []byte) {
+		return binary.BigEndian.AppendUint16(nil, ports[i][0]), binary.BigEndian.AppendUint16(nil, ports[i][1])
+	}) {
+		got = append(got, fmt.Sprintf("%d%s", binary.BigEndian.Uint16(key), map[bool]string{true: "end"}[end]))
+	}
+	if want := "0end 1 2end 80 91end 65535"; strings.Join(got, " ") != want {
+		t.Fatalf("elements %q, want %q", strings.Join(got, " "), want)
+	}
+}
+
+// TestAddIntervalsSplitsMessages: no element message exceeds what a 16-bit
+// nested attribute length can describe, and every element is sent once, in
+// order.
+func TestAddIntervalsSplitsMessages(t *testing.T) {
+	const n = 20000
+	interval := func(i int) (first, last []byte) {
+		k := binary.BigEndian.AppendUint32(nil, uint32(3*i+1))
+		return k, k
+	}
+	var want [][]byte
+	for key := range IntervalElements(n, interval) {
+		want = append(want, append([]byte(nil), key...))
 	}
 	var b Batch
-	b.AddElements(unix.NFPROTO_IPV4, "t", "s", elems)
+	b.AddIntervals(unix.NFPROTO_IPV4, "t", "s", n, interval)
 	if b.Len() < 2 {
-		t.Fatalf("%d messages for 40000 elements", b.Len())
+		t.Fatalf("%d messages for %d elements", b.Len(), len(want))
 	}
-	total := 0
+	var got [][]byte
 	for i, off := range b.offs {
 		end := len(b.buf)
 		if i+1 < len(b.offs) {
@@ -85,9 +113,21 @@ func TestAddElementsSplitsMessages(t *testing.T) {
 		}
 		for ad.Next() {
 			if ad.Type() == unix.NFTA_SET_ELEM_LIST_ELEMENTS {
-				ad.Nested(func(nad *netlink.AttributeDecoder) error {
-					for nad.Next() {
-						total++
+				ad.Nested(func(elems *netlink.AttributeDecoder) error {
+					for elems.Next() {
+						elems.Nested(func(elem *netlink.AttributeDecoder) error {
+							for elem.Next() {
+								if elem.Type() == unix.NFTA_SET_ELEM_KEY {
+									elem.Nested(func(key *netlink.AttributeDecoder) error {
+										for key.Next() {
+											got = append(got, key.Bytes())
+										}
+										return nil
+									})
+								}
+							}
+							return nil
+						})
 					}
 					return nil
 				})
@@ -97,7 +137,7 @@ func TestAddElementsSplitsMessages(t *testing.T) {
 			t.Fatalf("message %d: %v", i, err)
 		}
 	}
-	if total != len(elems) {
-		t.Fatalf("sent %d elements, want %d", total, len(elems))
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("sent %d element keys, want the %d of IntervalElements in order", len(got), len(want))
 	}
 }
