@@ -104,23 +104,43 @@ func (c *Chain) add(name string, v Verdict, m ...Match) {
 	c.Rules = append(c.Rules, &Rule{Name: name, Matches: m, Verdict: v})
 }
 
+// portIntervals and addrIntervals carve every key out of one buffer: a
+// list of 65536 ports is 65536 intervals, and one allocation per key was
+// most of planning it.
 func portIntervals(rs []PortRange) []Interval {
 	merged := MergePorts(rs)
 	out := make([]Interval, len(merged))
+	keys := make([]byte, 0, 4*len(merged))
 	for i, r := range merged {
-		out[i] = Interval{
-			First: binary.BigEndian.AppendUint16(nil, r.First),
-			Last:  binary.BigEndian.AppendUint16(nil, r.Last),
-		}
+		keys = binary.BigEndian.AppendUint16(keys, r.First)
+		keys = binary.BigEndian.AppendUint16(keys, r.Last)
+		out[i] = Interval{First: keys[4*i : 4*i+2 : 4*i+2], Last: keys[4*i+2 : 4*i+4 : 4*i+4]}
 	}
 	return out
 }
 
 func addrIntervals(ps []netip.Prefix, f Family) []Interval {
 	merged := mergePrefixes(ps, f == IPv4)
+	n := KeyIPv6.KeyLen()
+	if f == IPv4 {
+		n = KeyIPv4.KeyLen()
+	}
 	out := make([]Interval, len(merged))
+	keys := make([]byte, 0, 2*n*len(merged))
 	for i, r := range merged {
-		out[i] = Interval{First: r.first.AsSlice(), Last: r.last.AsSlice()}
+		keys = appendAddr(keys, r.first)
+		keys = appendAddr(keys, r.last)
+		o := 2 * n * i
+		out[i] = Interval{First: keys[o : o+n : o+n], Last: keys[o+n : o+2*n : o+2*n]}
 	}
 	return out
+}
+
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if a.Is4() {
+		v := a.As4()
+		return append(b, v[:]...)
+	}
+	v := a.As16()
+	return append(b, v[:]...)
 }
