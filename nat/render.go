@@ -3,6 +3,7 @@ package nat
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"strings"
 )
@@ -138,14 +139,19 @@ func (k KeyType) format(e Interval) string {
 	if first == last {
 		return first.String()
 	}
-	for bits := first.BitLen() - 1; bits >= 0; bits-- {
-		p := netip.PrefixFrom(first, bits)
-		if p.Masked().Addr() != first {
-			break
-		}
-		if lastAddr(p) == last {
-			return p.String()
-		}
+	// The only prefix that can span first..last is the one of the bits they
+	// share.
+	if p := netip.PrefixFrom(first, commonBits(e.First, e.Last)); p.Masked().Addr() == first && lastAddr(p) == last {
+		return p.String()
 	}
 	return first.String() + "-" + last.String()
+}
+
+func commonBits(a, b []byte) int {
+	for i := range a {
+		if x := a[i] ^ b[i]; x != 0 {
+			return 8*i + bits.LeadingZeros8(x)
+		}
+	}
+	return 8 * len(a)
 }
