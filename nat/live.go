@@ -12,45 +12,33 @@ import (
 // readLive reads our tables back from the kernel into the ruleset model. It
 // uses google/nftables' dump requests, which decode rules into expressions.
 func readLive(conn *nftables.Conn, sock *nfnl.Socket) (*Ruleset, error) {
-	// Table flags come from our own dump: google/nftables v0.3.0 decodes
-	// them in host byte order.
+	// Which of our tables exist, and their flags, come from our own dump,
+	// once: google/nftables v0.3.0 decodes the flags in host byte order.
 	tables, err := sock.Tables()
 	if err != nil {
 		return nil, err
 	}
 	rs := &Ruleset{}
 	for _, fam := range []Family{IPv4, IPv6} {
-		t, err := readTable(conn, sock, fam)
-		if err != nil {
-			return nil, fmt.Errorf("read table %s %s: %w", fam, TableName, err)
-		}
-		if t == nil {
-			continue
-		}
 		for _, nt := range tables {
-			if nt.Family == uint8(fam) && nt.Name == TableName {
-				t.Flags = nt.Flags
+			if nt.Family != uint8(fam) || nt.Name != TableName {
+				continue
 			}
+			t, err := readTable(conn, sock, fam)
+			if err != nil {
+				return nil, fmt.Errorf("read table %s %s: %w", fam, TableName, err)
+			}
+			t.Flags = nt.Flags
+			rs.Tables = append(rs.Tables, t)
 		}
-		rs.Tables = append(rs.Tables, t)
 	}
 	return rs, nil
 }
 
+// readTable reads our table of one family, which the caller's table dump
+// found; the dump is not asked for again.
 func readTable(conn *nftables.Conn, sock *nfnl.Socket, fam Family) (*Table, error) {
-	tables, err := conn.ListTablesOfFamily(nftables.TableFamily(fam))
-	if err != nil {
-		return nil, err
-	}
-	var nt *nftables.Table
-	for _, t := range tables {
-		if t.Name == TableName {
-			nt = t
-		}
-	}
-	if nt == nil {
-		return nil, nil
-	}
+	nt := &nftables.Table{Name: TableName, Family: nftables.TableFamily(fam)}
 	t := &Table{Family: fam, Name: TableName}
 	counts, err := sock.ExprCounts(uint8(fam), TableName)
 	if err != nil {
