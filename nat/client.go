@@ -62,6 +62,9 @@ func (c *Client) Close() error {
 	return c.sock.Close()
 }
 
+// explain translates a kernel error for this client's namespace.
+func (c *Client) explain(err error) error { return explain(err, c.nsFD >= 0) }
+
 // reader opens the dump connection on first use: a fresh install never
 // needs it, and it costs a socket and a thread switch into the namespace.
 func (c *Client) reader() (*nftables.Conn, error) {
@@ -78,7 +81,7 @@ func (c *Client) reader() (*nftables.Conn, error) {
 		return err
 	})
 	if err != nil {
-		return nil, explain(fmt.Errorf("open netlink socket for reading: %w", err), c.nsFD >= 0)
+		return nil, c.explain(fmt.Errorf("open netlink socket for reading: %w", err))
 	}
 	c.read = conn
 	return conn, nil
@@ -115,7 +118,7 @@ func (c *Client) Apply(rs *Ruleset) (Outcome, error) {
 	defer c.mu.Unlock()
 	fresh, err := c.absent()
 	if err != nil {
-		return 0, explain(err, c.nsFD >= 0)
+		return 0, c.explain(err)
 	}
 	if fresh {
 		b := &nfnl.Batch{}
@@ -126,36 +129,54 @@ func (c *Client) Apply(rs *Ruleset) (Outcome, error) {
 			return Installed, nil
 		}
 		if !errors.Is(err, unix.EEXIST) {
-			return 0, explain(err, c.nsFD >= 0)
+			return 0, c.explain(err)
 		}
 	}
 	want := rs.Listing(false) // rendered once: for large sets it costs milliseconds
+	gen, _, changed, err := c.rewrite("apply", rs, func(live *Ruleset) bool { return live.Listing(false) == want })
+	if err != nil {
+		return 0, err
+	}
+	if !changed {
+		c.log.Info("rules already installed and up to date; nothing changed", "generation", gen)
+		return Unchanged, nil
+	}
+	c.log.Info("replaced rules that differed from the configuration", "tables", len(rs.Tables), "rules", rs.RuleCount())
+	return Replaced, nil
+}
+
+// rewrite reads our tables and, unless done says they are already as
+// wanted, commits one batch that deletes them and creates rs's tables (none
+// when rs is nil), conditional on the generation read; if someone else
+// committed in between, it reads again. It returns the generation and the
+// tables it read, and whether it committed.
+func (c *Client) rewrite(op string, rs *Ruleset, done func(live *Ruleset) bool) (uint32, *Ruleset, bool, error) {
 	for range maxAttempts {
 		gen, live, err := c.snapshot()
 		if err != nil {
-			return 0, err
+			return 0, nil, false, err
 		}
-		if live.Listing(false) == want {
-			c.log.Info("rules already installed and up to date; nothing changed", "generation", gen)
-			return Unchanged, nil
+		if done(live) {
+			return gen, live, false, nil
 		}
 		b := &nfnl.Batch{}
 		for _, t := range live.Tables {
 			b.DelTable(uint8(t.Family), t.Name)
 		}
-		rs.addTables(b, false)
+		if rs != nil {
+			rs.addTables(b, false)
+		}
 		err = c.commit(b, gen)
 		if errors.Is(err, nfnl.ErrGenerationChanged) {
-			c.log.Debug("ruleset changed while applying; reading it again", "generation", gen)
+			c.log.Debug("ruleset changed during "+op+"; reading it again", "generation", gen)
 			continue
 		}
 		if err != nil {
-			return 0, explain(err, c.nsFD >= 0)
+			return 0, nil, false, c.explain(err)
 		}
-		c.log.Info("replaced rules that differed from the configuration", "tables", len(rs.Tables), "rules", rs.RuleCount())
-		return Replaced, nil
+		return gen, live, true, nil
 	}
-	return 0, fmt.Errorf("apply: the ruleset kept changing under us for %d attempts; another process is rewriting it", maxAttempts)
+	return 0, nil, false, fmt.Errorf("%s: the ruleset kept changing under us for %d attempts; another process is rewriting it", op, maxAttempts)
 }
 
 // absent reports whether none of our tables exists, in one small dump
@@ -193,12 +214,12 @@ func (c *Client) snapshot() (uint32, *Ruleset, error) {
 	for range maxAttempts {
 		before, err := c.sock.Generation()
 		if err != nil {
-			return 0, nil, explain(err, c.nsFD >= 0)
+			return 0, nil, c.explain(err)
 		}
 		live, rerr := readLive(conn, c.sock)
 		after, err := c.sock.Generation()
 		if err != nil {
-			return 0, nil, explain(err, c.nsFD >= 0)
+			return 0, nil, c.explain(err)
 		}
 		if before != after {
 			// Someone committed while we read: the read may mix two
@@ -207,7 +228,7 @@ func (c *Client) snapshot() (uint32, *Ruleset, error) {
 			continue
 		}
 		if rerr != nil {
-			return 0, nil, explain(rerr, c.nsFD >= 0)
+			return 0, nil, c.explain(rerr)
 		}
 		return after, live, nil
 	}
@@ -227,30 +248,16 @@ func (c *Client) Live() (*Ruleset, error) {
 func (c *Client) Remove() (bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for range maxAttempts {
-		gen, live, err := c.snapshot()
-		if err != nil {
-			return false, err
-		}
-		if len(live.Tables) == 0 {
-			c.log.Info("no proxy-init tables to remove")
-			return false, nil
-		}
-		b := &nfnl.Batch{}
-		for _, t := range live.Tables {
-			b.DelTable(uint8(t.Family), t.Name)
-		}
-		err = c.commit(b, gen)
-		if errors.Is(err, nfnl.ErrGenerationChanged) {
-			continue
-		}
-		if err != nil {
-			return false, explain(err, c.nsFD >= 0)
-		}
+	_, live, removed, err := c.rewrite("remove", nil, func(live *Ruleset) bool { return len(live.Tables) == 0 })
+	switch {
+	case err != nil:
+		return false, err
+	case !removed:
+		c.log.Info("no proxy-init tables to remove")
+	default:
 		c.log.Info("removed proxy-init tables", "tables", len(live.Tables))
-		return true, nil
 	}
-	return false, fmt.Errorf("remove: the ruleset kept changing under us for %d attempts", maxAttempts)
+	return removed, nil
 }
 
 // Verify compares the live tables with the plan. It returns "" when they
