@@ -80,9 +80,8 @@ func (s *Socket) Commit(b *Batch, genID uint32) error {
 	}
 
 	var firstErr error
-	buf := make([]byte, 64<<10)
 	for {
-		replies, err := s.receive(buf)
+		replies, err := s.receive()
 		if err != nil {
 			return errors.Join(firstErr, err)
 		}

@@ -13,14 +13,8 @@ import (
 // it cannot decode, so a rule read through it may look shorter, and so more
 // like ours, than it is; comparing counts exposes that.
 func (s *Socket) ExprCounts(family uint8, table string) (map[uint64]int, error) {
-	ae := netlink.NewAttributeEncoder()
-	ae.String(unix.NFTA_RULE_TABLE, table)
-	attrs, err := ae.Encode()
-	if err != nil {
-		return nil, err
-	}
 	counts := map[uint64]int{}
-	err = s.dump(unix.NFT_MSG_GETRULE, family, attrs, func(_ uint8, ad *netlink.AttributeDecoder) {
+	err := s.request(unix.NFT_MSG_GETRULE, true, family, appendStringAttr(nil, unix.NFTA_RULE_TABLE, table), func(_ uint8, ad *netlink.AttributeDecoder) {
 		var handle uint64
 		n := 0
 		for ad.Next() {

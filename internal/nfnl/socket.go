@@ -23,8 +23,9 @@ import (
 
 // Socket is a NETLINK_NETFILTER socket bound to one network namespace.
 type Socket struct {
-	fd  int
-	seq uint32
+	fd   int
+	seq  uint32
+	rbuf []byte
 }
 
 // Open opens the socket inside the namespace nsFD (negative: our own).
@@ -59,20 +60,6 @@ func (s *Socket) nextSeq() uint32 {
 	return s.seq
 }
 
-// send writes request messages in one datagram.
-func (s *Socket) send(msgs []netlink.Message) error {
-	var buf []byte
-	for i := range msgs {
-		h := &msgs[i].Header
-		start := len(buf)
-		buf = appendNlmsgHeader(buf, uint32(unix.NLMSG_HDRLEN+len(msgs[i].Data)), h.Type, h.Flags)
-		binary.NativeEndian.PutUint32(buf[start+8:], h.Sequence)
-		buf = append(buf, msgs[i].Data...)
-		buf = append(buf, make([]byte, nlmsgAlign(len(buf))-len(buf))...)
-	}
-	return s.sendRaw(buf)
-}
-
 // sendRaw writes an encoded datagram; a batch must arrive in one piece.
 func (s *Socket) sendRaw(buf []byte) error {
 	// The kernel refuses a datagram larger than the send buffer; only a large
@@ -89,10 +76,14 @@ func (s *Socket) sendRaw(buf []byte) error {
 	return nil
 }
 
-// receive reads one datagram and splits it into messages.
-func (s *Socket) receive(buf []byte) ([]netlink.Message, error) {
+// receive reads one datagram and splits it into messages, which share the
+// socket's receive buffer until the next call.
+func (s *Socket) receive() ([]netlink.Message, error) {
+	if s.rbuf == nil {
+		s.rbuf = make([]byte, 64<<10)
+	}
 	for {
-		n, _, err := unix.Recvfrom(s.fd, buf, 0)
+		n, _, err := unix.Recvfrom(s.fd, s.rbuf, 0)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -102,7 +93,7 @@ func (s *Socket) receive(buf []byte) ([]netlink.Message, error) {
 		if err != nil {
 			return nil, fmt.Errorf("receive from kernel: %w", err)
 		}
-		return parseMessages(buf[:n])
+		return parseMessages(s.rbuf[:n])
 	}
 }
 
@@ -168,44 +159,22 @@ func nftType(msg int) netlink.HeaderType {
 // Generation returns the ruleset generation id, which the kernel bumps on
 // every committed change in the namespace.
 func (s *Socket) Generation() (uint32, error) {
-	seq := s.nextSeq()
-	req := netlink.Message{
-		Header: netlink.Header{Type: nftType(unix.NFT_MSG_GETGEN), Flags: netlink.Request, Sequence: seq},
-		Data:   nfgenmsg(unix.AF_UNSPEC, 0),
-	}
-	if err := s.send([]netlink.Message{req}); err != nil {
-		return 0, err
-	}
-	buf := make([]byte, 4096)
-	for {
-		msgs, err := s.receive(buf)
-		if err != nil {
-			return 0, err
+	var gen uint32
+	found := false
+	err := s.request(unix.NFT_MSG_GETGEN, false, unix.AF_UNSPEC, nil, func(_ uint8, ad *netlink.AttributeDecoder) {
+		for ad.Next() {
+			if ad.Type() == unix.NFTA_GEN_ID {
+				gen, found = binary.BigEndian.Uint32(ad.Bytes()), true
+			}
 		}
-		for _, m := range msgs {
-			if m.Header.Sequence != seq {
-				continue
-			}
-			if m.Header.Type == netlink.Error {
-				errno, _, _ := nlError(m)
-				return 0, fmt.Errorf("read ruleset generation: %w", errno)
-			}
-			if len(m.Data) < 4 {
-				return 0, errors.New("short generation message")
-			}
-			ad, err := netlink.NewAttributeDecoder(m.Data[4:])
-			if err != nil {
-				return 0, err
-			}
-			ad.ByteOrder = binary.BigEndian
-			for ad.Next() {
-				if ad.Type() == unix.NFTA_GEN_ID {
-					return ad.Uint32(), nil
-				}
-			}
-			return 0, errors.New("generation message without an id")
-		}
+	})
+	if err == nil && !found {
+		err = errors.New("no id in the answer")
 	}
+	if err != nil {
+		return 0, fmt.Errorf("read ruleset generation: %w", err)
+	}
+	return gen, nil
 }
 
 // Table names a table of a family.
@@ -221,7 +190,7 @@ type Table struct {
 // chain waits for an RCU grace period, about 10 ms).
 func (s *Socket) Tables() ([]Table, error) {
 	var out []Table
-	err := s.dump(unix.NFT_MSG_GETTABLE, unix.AF_UNSPEC, nil, func(family uint8, ad *netlink.AttributeDecoder) {
+	err := s.request(unix.NFT_MSG_GETTABLE, true, unix.AF_UNSPEC, nil, func(family uint8, ad *netlink.AttributeDecoder) {
 		t := Table{Family: family}
 		for ad.Next() {
 			switch ad.Type() {
@@ -239,20 +208,24 @@ func (s *Socket) Tables() ([]Table, error) {
 	return out, nil
 }
 
-// dump sends one dump request and hands the attributes of every object in
-// the answer, with its family, to each, until the kernel says done.
-func (s *Socket) dump(msgType int, family uint8, attrs []byte, each func(family uint8, ad *netlink.AttributeDecoder)) error {
+// request sends one get request, a dump of every matching object when dump
+// is set, and hands the attributes of every object in the answer, with its
+// family, to each, until the kernel says done (a dump) or has answered (a
+// single get).
+func (s *Socket) request(msgType int, dump bool, family uint8, attrs []byte, each func(family uint8, ad *netlink.AttributeDecoder)) error {
 	seq := s.nextSeq()
-	req := netlink.Message{
-		Header: netlink.Header{Type: nftType(msgType), Flags: netlink.Request | netlink.Dump, Sequence: seq},
-		Data:   append(nfgenmsg(family, 0), attrs...),
+	flags := netlink.Request
+	if dump {
+		flags |= netlink.Dump
 	}
-	if err := s.send([]netlink.Message{req}); err != nil {
+	req := appendNlmsgHeader(nil, uint32(unix.NLMSG_HDRLEN+4+len(attrs)), nftType(msgType), flags)
+	binary.NativeEndian.PutUint32(req[8:], seq)
+	req = append(append(req, nfgenmsg(family, 0)...), attrs...)
+	if err := s.sendRaw(req); err != nil {
 		return err
 	}
-	buf := make([]byte, 64<<10)
 	for {
-		msgs, err := s.receive(buf)
+		msgs, err := s.receive()
 		if err != nil {
 			return err
 		}
@@ -277,7 +250,7 @@ func (s *Socket) dump(msgType int, family uint8, attrs []byte, each func(family 
 				return err
 			}
 			each(m.Data[0], ad)
-			if err := ad.Err(); err != nil {
+			if err := ad.Err(); err != nil || !dump {
 				return err
 			}
 		}
