@@ -62,8 +62,8 @@ func TestAtomicRejectedBatchChangesNothing(t *testing.T) {
 	big.ProxyGID = 2103
 	big.InboundPortsToIgnore = []nat.PortRange{{First: 4190, Last: 4191}}
 	big.OutboundPortsToIgnore = []nat.PortRange{{First: 443, Last: 443}}
-	big.InboundSubnetsToIgnore = []netip.Prefix{mustPrefix("10.0.0.0/8"), mustPrefix("fd00::/8")}
-	big.OutboundSubnetsToIgnore = []netip.Prefix{mustPrefix("192.168.0.0/16")}
+	big.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	big.OutboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("192.168.0.0/16")}
 	v4only := small
 	v4only.IPv6 = false
 
@@ -84,9 +84,9 @@ func TestAtomicRejectedBatchChangesNothing(t *testing.T) {
 			t.Parallel()
 			ns := testns.New(t)
 			ns.LoadNft(t, otherTables)
-			c := relClient(t, ns)
+			c := nat.OpenClient(t, ns)
 			if tc.installed != nil {
-				relApply(t, c, relPlan(t, *tc.installed))
+				nat.MustApply(t, c, nat.MustPlan(t, *tc.installed))
 			}
 			before := snapshotRuleset(t, ns)
 
@@ -97,7 +97,7 @@ func TestAtomicRejectedBatchChangesNothing(t *testing.T) {
 			})
 			var err error
 			if tc.apply != nil {
-				_, err = c.Apply(relPlan(t, *tc.apply))
+				_, err = c.Apply(nat.MustPlan(t, *tc.apply))
 			} else {
 				_, err = c.Remove()
 			}
@@ -115,15 +115,15 @@ func TestAtomicRejectedBatchChangesNothing(t *testing.T) {
 			// The client still works, and the earlier install, if any, is intact.
 			nat.SetBeforeCommit(c, nil)
 			if tc.installed != nil {
-				if diff, err := c.Verify(relPlan(t, *tc.installed)); err != nil || diff != "" {
+				if diff, err := c.Verify(nat.MustPlan(t, *tc.installed)); err != nil || diff != "" {
 					t.Fatalf("earlier install not intact (err %v):\n%s", err, diff)
 				}
 			} else if live, err := c.Live(); err != nil || len(live.Tables) != 0 {
 				t.Fatalf("fresh namespace has our tables after a refused batch (err %v): %v", err, live)
 			}
 			if tc.apply != nil {
-				rs := relPlan(t, *tc.apply)
-				relApply(t, c, rs)
+				rs := nat.MustPlan(t, *tc.apply)
+				nat.MustApply(t, c, rs)
 				if diff, err := c.Verify(rs); err != nil || diff != "" {
 					t.Fatalf("apply after the refused batch: err %v, diff:\n%s", err, diff)
 				}

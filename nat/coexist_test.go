@@ -85,12 +85,12 @@ func TestCoexistForeignTablesUntouched(t *testing.T) {
 	b := a
 	b.ProxyUID, b.ProxyGID = 1000, 1000
 	b.PortsToRedirect = []nat.PortRange{{First: 80, Last: 80}, {First: 8000, Last: 8999}}
-	b.OutboundSubnetsToIgnore = []netip.Prefix{mustPrefix("10.9.0.0/16"), mustPrefix("fd00:9::/64")}
+	b.OutboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16"), netip.MustParsePrefix("fd00:9::/64")}
 	c4 := b
 	c4.IPv6 = false
 	c4.OutboundSubnetsToIgnore = c4.OutboundSubnetsToIgnore[:1]
 
-	c := relClient(t, ns)
+	c := nat.OpenClient(t, ns)
 	for _, step := range []struct {
 		name string
 		cfg  *nat.Config // nil: remove
@@ -108,8 +108,8 @@ func TestCoexistForeignTablesUntouched(t *testing.T) {
 				t.Fatalf("%s: %v, %v", step.name, removed, err)
 			}
 		} else {
-			rs := relPlan(t, *step.cfg)
-			if got := relApply(t, c, rs); got != step.want {
+			rs := nat.MustPlan(t, *step.cfg)
+			if got := nat.MustApply(t, c, rs); got != step.want {
 				t.Fatalf("%s: %v, want %v", step.name, got, step.want)
 			}
 			if d, err := c.Verify(rs); err != nil || d != "" {

@@ -36,7 +36,10 @@ var concurrentConfigs = [][]string{
 // eight leaves in a fresh namespace, and verify with that configuration
 // must agree.
 func TestConcurrentProcessesLeaveOneCompleteConfiguration(t *testing.T) {
-	bin := relBuildBinary(t)
+	bin, err := testns.BuildProxyInit(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	const rounds = 20
 	n := len(concurrentConfigs)
 

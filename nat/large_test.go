@@ -64,8 +64,8 @@ func TestLargeConfigurations(t *testing.T) {
 	ns := testns.New(t)
 	ns.LoadNft(t, "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n")
 	empty := ns.Ruleset(t)
-	c := relClient(t, ns)
-	rsA, rsB := relPlan(t, a), relPlan(t, b)
+	c := nat.OpenClient(t, ns)
+	rsA, rsB := nat.MustPlan(t, a), nat.MustPlan(t, b)
 	for _, tbl := range rsA.Tables {
 		if n := len(tbl.Set(nat.SetRedirectPorts).Elements); n != 32768 {
 			t.Fatalf("%s redirect_ports has %d intervals, want 32768", tbl.Family, n)

@@ -51,29 +51,20 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-func mustPlan(t testing.TB, c Config) *Ruleset {
-	t.Helper()
-	rs, err := Plan(c)
-	if err != nil {
-		t.Fatalf("Plan: %v", err)
-	}
-	return rs
-}
-
 func TestPlanGolden(t *testing.T) {
-	golden(t, "default.nft", mustPlan(t, DefaultConfig()).Listing(false))
-	golden(t, "full.nft", mustPlan(t, fullConfig()).Listing(false))
-	golden(t, "ipv4-only.nft", mustPlan(t, DefaultConfig().WithoutIPv6()).Listing(false))
+	golden(t, "default.nft", MustPlan(t, DefaultConfig()).Listing(false))
+	golden(t, "full.nft", MustPlan(t, fullConfig()).Listing(false))
+	golden(t, "ipv4-only.nft", MustPlan(t, DefaultConfig().WithoutIPv6()).Listing(false))
 }
 
 // A kernel without IPv6 gets the IPv4 rules of a dual-stack configuration,
 // however mixed its subnet lists, and exactly those.
 func TestPlanWithoutIPv6(t *testing.T) {
-	got := mustPlan(t, fullConfig().WithoutIPv6())
+	got := MustPlan(t, fullConfig().WithoutIPv6())
 	if len(got.Tables) != 1 || got.Tables[0].Family != IPv4 {
 		t.Fatalf("want the ip table only, got %d tables", len(got.Tables))
 	}
-	dual := mustPlan(t, fullConfig())
+	dual := MustPlan(t, fullConfig())
 	dual.Tables = dual.Tables[:1]
 	if d := Diff(dual.Listing(false), got.Listing(false)); d != "" {
 		t.Fatalf("the IPv4 table differs from the dual-stack plan's:\n%s", d)
@@ -81,7 +72,7 @@ func TestPlanWithoutIPv6(t *testing.T) {
 }
 
 func TestPlanShape(t *testing.T) {
-	rs := mustPlan(t, fullConfig())
+	rs := MustPlan(t, fullConfig())
 	if len(rs.Tables) != 2 || rs.Tables[0].Family != IPv4 || rs.Tables[1].Family != IPv6 {
 		t.Fatalf("want ip and ip6 tables, got %+v", rs.Tables)
 	}
@@ -94,7 +85,7 @@ func TestPlanShape(t *testing.T) {
 	// An IPv4-only subnet list leaves the ip6 table without a subnet rule.
 	c := DefaultConfig()
 	c.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
-	rs = mustPlan(t, c)
+	rs = MustPlan(t, c)
 	if rs.Table(IPv6).Set(SetInboundSubnetsIgnore) != nil {
 		t.Fatal("ip6 table has an IPv4 subnet set")
 	}
@@ -106,7 +97,7 @@ func TestPlanShape(t *testing.T) {
 	// uid/gid <= 0 add no exception, as upstream.
 	c = DefaultConfig()
 	c.ProxyUID, c.ProxyGID = 0, -1
-	for _, r := range mustPlan(t, c).Table(IPv4).Chain(ChainOutput).Rules {
+	for _, r := range MustPlan(t, c).Table(IPv4).Chain(ChainOutput).Rules {
 		if strings.HasPrefix(r.Name, "ignore-proxy") {
 			t.Fatalf("unexpected rule %s", r.Name)
 		}
@@ -118,7 +109,7 @@ func TestPlanShape(t *testing.T) {
 // verify would report differences that are not there.
 func TestRulesRoundTrip(t *testing.T) {
 	kinds := map[string]bool{}
-	for _, tbl := range mustPlan(t, fullConfig()).Tables {
+	for _, tbl := range MustPlan(t, fullConfig()).Tables {
 		for _, c := range tbl.Chains {
 			for _, r := range c.Rules {
 				got := DecodeRule(tbl.Family, r.Exprs(tbl.Family), r.UserData())

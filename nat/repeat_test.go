@@ -71,25 +71,25 @@ func TestRepeatApplyIsStableAndDoesNotLeak(t *testing.T) {
 	cfg.ProxyGID = 2103
 	cfg.InboundPortsToIgnore = []nat.PortRange{{First: 4190, Last: 4191}}
 	cfg.OutboundPortsToIgnore = []nat.PortRange{{First: 25, Last: 25}, {First: 443, Last: 443}}
-	cfg.InboundSubnetsToIgnore = []netip.Prefix{mustPrefix("10.0.0.0/8"), mustPrefix("fd00::/8")}
-	cfg.OutboundSubnetsToIgnore = []netip.Prefix{mustPrefix("192.168.0.0/16"), mustPrefix("2001:db8::/32")}
-	rs := relPlan(t, cfg)
-	other := relPlan(t, nat.DefaultConfig())
+	cfg.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	cfg.OutboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("2001:db8::/32")}
+	rs := nat.MustPlan(t, cfg)
+	other := nat.MustPlan(t, nat.DefaultConfig())
 
-	c := relClient(t, ns)
-	if got := relApply(t, c, rs); got != nat.Installed {
+	c := nat.OpenClient(t, ns)
+	if got := nat.MustApply(t, c, rs); got != nat.Installed {
 		t.Fatalf("first apply: %v, want installed", got)
 	}
 	first := ns.Ruleset(t)
 	// Warm up: the reading connection, buffers and the runtime's pools.
 	for range 5 {
-		relApply(t, c, rs)
+		nat.MustApply(t, c, rs)
 	}
 
 	const n = 200
 	before := measure(t)
 	for i := range n {
-		if got := relApply(t, c, rs); got != nat.Unchanged {
+		if got := nat.MustApply(t, c, rs); got != nat.Unchanged {
 			t.Fatalf("apply %d: %v, want unchanged", i+2, got)
 		}
 		if i%50 == 49 {
@@ -112,7 +112,7 @@ func TestRepeatApplyIsStableAndDoesNotLeak(t *testing.T) {
 		if i%2 == 1 {
 			want = rs
 		}
-		if got := relApply(t, c, want); got != nat.Replaced {
+		if got := nat.MustApply(t, c, want); got != nat.Replaced {
 			t.Fatalf("swap %d: %v, want replaced", i, got)
 		}
 	}
@@ -132,7 +132,7 @@ func TestRepeatApplyIsStableAndDoesNotLeak(t *testing.T) {
 		if removed, err := c.Remove(); err != nil || !removed {
 			t.Fatalf("cycle %d: remove: %v, %v", i, removed, err)
 		}
-		if got := relApply(t, c, rs); got != nat.Installed {
+		if got := nat.MustApply(t, c, rs); got != nat.Installed {
 			t.Fatalf("cycle %d: apply after remove: %v, want installed", i, got)
 		}
 	}

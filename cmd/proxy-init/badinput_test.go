@@ -21,14 +21,14 @@ var logRecord = regexp.MustCompile(`^time=\S+ level=(DEBUG|INFO|WARN) msg=`)
 // inside the target namespace, so even a run that wrongly ignored a bad
 // --netns could only change the namespace we check, never the host's.
 func TestBadInputIsRefusedWithoutTouchingTheKernel(t *testing.T) {
-	bin := relBinary(t)
+	bin := binary
 	ns := testns.New(t)
 	ns.LoadNft(t, "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t\ttcp dport 22 counter accept\n\t}\n}\n")
 	if r := runCmd(t, exec.Command(bin, "--netns", ns.Path(), "--inbound-ports-to-ignore", "4190,4191")); r.code != 0 {
 		t.Fatalf("install: exit %d: %s", r.code, r.stderr)
 	}
-	snapshot := func() string { return ns.Ruleset(t) + ns.Run(t, "nft", "-a", "list", "ruleset") }
-	before := snapshot()
+	snapshot := func(t *testing.T) string { return ns.Ruleset(t) + ns.Run(t, "nft", "-a", "list", "ruleset") }
+	before := snapshot(t)
 	if !strings.Contains(before, "proxy_init") || !strings.Contains(before, "inet filter") {
 		t.Fatalf("setup: ruleset lacks the install or the foreign table:\n%s", before)
 	}
@@ -135,7 +135,7 @@ func TestBadInputIsRefusedWithoutTouchingTheKernel(t *testing.T) {
 			if r.stdout != "" {
 				t.Errorf("unexpected stdout:\n%s", r.stdout)
 			}
-			if after := snapshot(); after != before {
+			if after := snapshot(t); after != before {
 				t.Fatalf("the ruleset changed:\n--- before ---\n%s\n--- after ---\n%s", before, after)
 			}
 		})
@@ -146,7 +146,7 @@ func TestBadInputIsRefusedWithoutTouchingTheKernel(t *testing.T) {
 // adjacent ports and subnets, also across repeated flags, are accepted and
 // merged; the result is exactly what the minimal list installs.
 func TestBadInputDuplicatesAndOverlapsAreMerged(t *testing.T) {
-	bin := relBinary(t)
+	bin := binary
 	for _, tc := range []struct {
 		name           string
 		messy, minimal []string

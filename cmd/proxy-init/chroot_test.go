@@ -60,7 +60,7 @@ func requireOnly(t *testing.T, dir string, names ...string) {
 // as a pod's root filesystem with readOnlyRootFilesystem, and holds nothing
 // new afterwards.
 func TestChrootRunsWithNothingElse(t *testing.T) {
-	bin := relBinary(t)
+	bin := binary
 	first := []string{"--inbound-ports-to-ignore", "4190,4191"}
 	second := []string{"--ports-to-redirect", "80,8080-8090", "--subnets-to-ignore", "10.0.0.0/8,fd00::/8"}
 	// What each configuration leaves, installed the ordinary way.

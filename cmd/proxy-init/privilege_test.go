@@ -29,7 +29,7 @@ func asNobody(caps ...string) []string {
 // message naming CAP_NET_ADMIN. Entering another namespace with --netns
 // needs CAP_SYS_ADMIN as well, and the error says so.
 func TestPrivilegeNonRootWithOnlyNetAdmin(t *testing.T) {
-	bin := relBinary(t)
+	bin := binary
 	flags := []string{"--inbound-ports-to-ignore", "4190,4191", "--subnets-to-ignore", "10.0.0.0/8,fd00::/8"}
 	ref := testns.New(t)
 	if r := runCmd(t, exec.Command(bin, append([]string{"--netns", ref.Path()}, flags...)...)); r.code != 0 {

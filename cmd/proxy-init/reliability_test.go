@@ -3,14 +3,7 @@ package main
 // Helpers shared by the tests of the binary (badinput, privilege, chroot);
 // running it is runCmd in main_test.go.
 
-import (
-	"strings"
-	"testing"
-)
-
-// relBinary is the static binary TestMain built, in a directory that other
-// users may enter (setpriv tests run it as nobody).
-func relBinary(t testing.TB) string { return binary }
+import "strings"
 
 // afterCommand inserts flags into args after the command word, if any: the
 // command must come first.

@@ -19,7 +19,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/proxy-init/netlink-native/internal/reference"
+	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/internal/topology"
 	"github.com/proxy-init/netlink-native/nat"
 )
@@ -570,12 +570,7 @@ func proxyInitBinary(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		buildBin = filepath.Join(buildDir, "proxy-init")
-		cmd := exec.Command("go", "build", "-o", buildBin, "github.com/proxy-init/netlink-native/cmd/proxy-init")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build proxy-init: %w\n%s", err, out)
-		}
+		buildBin, buildErr = testns.BuildProxyInit(buildDir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

@@ -1,11 +1,9 @@
 package topology
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 
@@ -85,12 +83,6 @@ func onThreadIn(nsFD int, fn, undo func() error) error {
 		panic(r.value)
 	}
 	return r.err
-}
-
-// Command returns a command that runs inside namespace ns (through
-// `ip netns exec`, which also gives it the namespace's /sys).
-func (tp *Topology) Command(ctx context.Context, ns NS, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", tp.Name(ns), name}, args...)...)
 }
 
 // Run runs a command inside namespace ns and returns its stdout; its error

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+
+	"github.com/proxy-init/netlink-native/internal/testns"
 )
 
 // NS names one of the two namespaces of a Topology.
@@ -81,14 +83,8 @@ func (tp *Topology) PeerName() string { return tp.Name(Peer) }
 // PodPath is Path(Pod).
 func (tp *Topology) PodPath() string { return tp.Path(Pod) }
 
-// PeerPath is Path(Peer).
-func (tp *Topology) PeerPath() string { return tp.Path(Peer) }
-
 // PodFD is FD(Pod).
 func (tp *Topology) PodFD() int { return tp.FD(Pod) }
-
-// PeerFD is FD(Peer).
-func (tp *Topology) PeerFD() int { return tp.FD(Peer) }
 
 // Addr4 is the IPv4 address of the namespace's veth end.
 func (tp *Topology) Addr4(ns NS) netip.Addr {
@@ -112,7 +108,7 @@ func (tp *Topology) Addr6(ns NS) netip.Addr {
 // CI setup, so it fails instead.
 func New(t testing.TB) *Topology {
 	t.Helper()
-	requireRoot(t)
+	testns.RequireRoot(t)
 	sweepOnce(t)
 
 	base := fmt.Sprintf("%s%d-%d-", prefix, os.Getpid(), counter.Add(1))
@@ -131,17 +127,6 @@ func New(t testing.TB) *Topology {
 		t.Fatalf("topology: %v", err)
 	}
 	return tp
-}
-
-func requireRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("topology: kernel tests need root (euid %d) and CI is set", os.Geteuid())
-	}
-	t.Skipf("topology: kernel tests need root (euid %d)", os.Geteuid())
 }
 
 // destroy closes our handles first (an open namespace fd keeps the namespace

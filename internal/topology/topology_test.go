@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/testns"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -115,7 +117,7 @@ func TestCleanupRemovesNamespaces(t *testing.T) {
 }
 
 func TestSweepRemovesDeadProcessLeftovers(t *testing.T) {
-	requireRoot(t)
+	testns.RequireRoot(t)
 	// A pid that surely belonged to a process that is gone now.
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
