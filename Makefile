@@ -1,4 +1,4 @@
-.PHONY: build test unit fuzz demo integration bench clean
+.PHONY: build test unit race fuzz demo integration bench clean
 GO ?= go
 BIN := bin/proxy-init
 # Fuzz targets run briefly by `make test`: package:FuzzName pairs.
@@ -9,11 +9,17 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) ./cmd/proxy-init
 
 # Every test: unit tests, kernel tests in throwaway namespaces (root), the
-# integration matrix, and a short run of each fuzz target.
-test: build unit fuzz
+# integration matrix, the shared-client tests under -race, and a short run of
+# each fuzz target.
+test: build unit race fuzz
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The tests of a Client shared between goroutines, under the race detector
+# (which needs cgo): without it they only catch gross failures.
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 -run 'Concurrent' ./nat/
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
