@@ -12,19 +12,16 @@ import (
 
 // options holds the raw flag values; toConfig turns them into a nat.Config.
 type options struct {
-	incoming, outgoing      int
-	uid, gid                int64
-	redirect                []string
-	inIgnore, outIgnore     []string
-	subnets, outSubnets     []string
-	simulate                bool
-	netns                   string
-	wait                    bool
-	closeWait               int
-	logFormat, logLevel     string
-	iptablesMode            string
-	ipv6                    bool
-	firewallBin, firewallSv string
+	incoming, outgoing  int
+	uid, gid            int64
+	redirect            []string
+	inIgnore, outIgnore []string
+	subnets, outSubnets []string
+	simulate            bool
+	netns               string
+	closeWait           int
+	logFormat, logLevel string
+	ipv6                bool
 }
 
 // newFlagSet declares upstream proxy-init's flags with their names, short
@@ -44,14 +41,14 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.Var((*listValue)(&o.outSubnets), "outbound-subnets-to-ignore", "outbound destination CIDRs not to redirect")
 	fs.BoolVar(&o.simulate, "simulate", false, "print the ruleset in nft syntax and change nothing")
 	fs.StringVar(&o.netns, "netns", "", "path of the network namespace to act in (needs CAP_SYS_ADMIN besides CAP_NET_ADMIN)")
-	fs.BoolVarP(&o.wait, "use-wait-flag", "w", false, "accepted for compatibility; ignored (there is no xtables lock to wait for)")
+	fs.BoolP("use-wait-flag", "w", false, "accepted for compatibility; ignored (there is no xtables lock to wait for)")
 	fs.IntVar(&o.closeWait, "timeout-close-wait-secs", 0, "set net.netfilter.nf_conntrack_tcp_timeout_close_wait in the namespace (0: leave it)")
 	fs.StringVar(&o.logFormat, "log-format", "plain", "log format: plain or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&o.iptablesMode, "iptables-mode", "", "accepted for compatibility; ignored (rules go to nf_tables over netlink)")
+	fs.String("iptables-mode", "", "accepted for compatibility; ignored (rules go to nf_tables over netlink)")
 	fs.BoolVar(&o.ipv6, "ipv6", d.IPv6, "program IPv6 as well as IPv4")
-	fs.StringVar(&o.firewallBin, "firewall-bin-path", "", "accepted for compatibility; ignored (no iptables binary is run)")
-	fs.StringVar(&o.firewallSv, "firewall-save-bin-path", "", "accepted for compatibility; ignored (no iptables-save binary is run)")
+	fs.String("firewall-bin-path", "", "accepted for compatibility; ignored (no iptables binary is run)")
+	fs.String("firewall-save-bin-path", "", "accepted for compatibility; ignored (no iptables-save binary is run)")
 	return fs
 }
 

@@ -201,16 +201,12 @@ func fail(stderr io.Writer, err error) int {
 	return exitSystem
 }
 
-// noteIgnoredFlags logs, once each, the upstream flags that mean nothing here.
+// noteIgnoredFlags logs, once each, the upstream flags that mean nothing
+// here, with the reason their usage text gives.
 func noteIgnoredFlags(fs *pflag.FlagSet, log *slog.Logger) {
-	for name, why := range map[string]string{
-		"iptables-mode":          "rules are written to nf_tables over netlink; there is no iptables mode",
-		"firewall-bin-path":      "no iptables binary is run",
-		"firewall-save-bin-path": "no iptables-save binary is run",
-		"use-wait-flag":          "there is no xtables lock; the kernel serialises transactions",
-	} {
+	for _, name := range []string{"iptables-mode", "firewall-bin-path", "firewall-save-bin-path", "use-wait-flag"} {
 		if fs.Changed(name) {
-			log.Info("ignoring flag", "flag", "--"+name, "reason", why)
+			log.Info("ignoring flag", "flag", "--"+name, "reason", fs.Lookup(name).Usage)
 		}
 	}
 }
