@@ -208,13 +208,13 @@ func exprsEqual(f Family, live, want []expr.Any) bool {
 		return false
 	}
 	for i, w := range want {
-		if l, ok := live[i].(*expr.Lookup); ok {
-			c := *l
+		l := live[i]
+		if lookup, ok := l.(*expr.Lookup); ok {
+			c := *lookup
 			c.SetID = 0
-			live = append([]expr.Any(nil), live...)
-			live[i] = &c
+			l = &c
 		}
-		a, err1 := expr.Marshal(byte(f), live[i])
+		a, err1 := expr.Marshal(byte(f), l)
 		b, err2 := expr.Marshal(byte(f), w)
 		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
 			return false
