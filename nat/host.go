@@ -3,12 +3,14 @@ package nat
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/proxy-init/netlink-native/internal/netns"
+	"github.com/proxy-init/netlink-native/internal/sysfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,32 +38,13 @@ func LegacyNATPresent(nsFD int) (bool, error) {
 	return false, nil
 }
 
-// readProcFile reads a small /proc file with plain system calls. os.ReadFile
-// would register the file with the runtime's network poller, which on the
-// install path in the process's own namespace (no --netns) is its only
-// user: starting it (an epoll instance, an eventfd, a registration) costs
-// more than the read.
 func readProcFile(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	f, err := sysfile.Open(path, unix.O_RDONLY)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
-	defer unix.Close(fd)
-	var out []byte
-	buf := make([]byte, 512)
-	for {
-		n, err := unix.Read(fd, buf)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
-		}
-		if n == 0 {
-			return out, nil
-		}
-		out = append(out, buf[:n]...)
-	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // closeWaitSysctl is the conntrack timeout --timeout-close-wait-secs sets.
@@ -76,7 +59,7 @@ func OpenCloseWaitSysctl(nsFD int) (*os.File, error) {
 	var f *os.File
 	err := netns.Do(nsFD, func() error {
 		var err error
-		f, err = os.OpenFile(closeWaitSysctl, os.O_WRONLY, 0)
+		f, err = sysfile.Open(closeWaitSysctl, unix.O_WRONLY)
 		return err
 	})
 	if err != nil {

@@ -10,13 +10,14 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/proxy-init/netlink-native/internal/sysfile"
 	"golang.org/x/sys/unix"
 )
 
 // Open opens a network namespace file (such as /run/netns/NAME or
 // /proc/PID/ns/net) and checks that it is one.
 func Open(path string) (*os.File, error) {
-	f, err := os.Open(path)
+	f, err := sysfile.Open(path, unix.O_RDONLY)
 	if err != nil {
 		return nil, fmt.Errorf("open network namespace %s: %w", path, err)
 	}
@@ -58,7 +59,7 @@ func Do(nsFD int, fn func() error) error {
 	go func() {
 		runtime.LockOSThread()
 		// Found before leaving: /proc/self would name the main thread's.
-		home, herr := os.Open("/proc/thread-self/ns/net")
+		home, herr := sysfile.Open("/proc/thread-self/ns/net", unix.O_RDONLY)
 		if herr == nil {
 			defer home.Close()
 		}
