@@ -1,8 +1,6 @@
 package nat
 
 import (
-	"fmt"
-	"net/netip"
 	"testing"
 
 	"github.com/proxy-init/netlink-native/internal/nfnl"
@@ -24,17 +22,10 @@ func benchConfigs() []struct {
 	def.InboundPortsToIgnore = []PortRange{{4190, 4190}, {4191, 4191}}
 
 	ports := DefaultConfig()
-	for p := 1; p <= 65535; p += 2 {
-		ports.InboundPortsToIgnore = append(ports.InboundPortsToIgnore, PortRange{uint16(p), uint16(p)})
-	}
+	ports.InboundPortsToIgnore = EveryOtherPort(1)
 
 	subnets := DefaultConfig()
-	for i := range 4096 {
-		// Disjoint and not adjacent, so that merging keeps all of them.
-		subnets.InboundSubnetsToIgnore = append(subnets.InboundSubnetsToIgnore,
-			netip.MustParsePrefix(fmt.Sprintf("10.%d.%d.0/24", i>>7, (i&127)*2)),
-			netip.MustParsePrefix(fmt.Sprintf("fd00:0:0:%x::/64", 2*i)))
-	}
+	subnets.InboundSubnetsToIgnore = DisjointSubnets(4096, "10.0.0.0", "fd00::")
 	return []struct {
 		name string
 		cfg  Config

@@ -1,6 +1,7 @@
 package nat
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/proxy-init/netlink-native/internal/nfnl"
@@ -38,6 +39,33 @@ func MustApply(t testing.TB, c *Client, rs *Ruleset) Outcome {
 	out, err := c.Apply(rs)
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
+	}
+	return out
+}
+
+// DisjointSubnets returns n IPv4 /24s and n IPv6 /64s, none adjacent to
+// another, so that none merge and each is its own interval.
+func DisjointSubnets(n int, v4base, v6base string) []netip.Prefix {
+	b4 := netip.MustParseAddr(v4base).As4()
+	b6 := netip.MustParseAddr(v6base).As16()
+	out := make([]netip.Prefix, 0, 2*n)
+	for i := range n {
+		a4 := b4
+		a4[1] += byte(i >> 7)
+		a4[2] = byte(i&127) * 2
+		out = append(out, netip.PrefixFrom(netip.AddrFrom4(a4), 24))
+		a6 := b6
+		a6[6], a6[7] = byte(i>>7), byte(i&127)*2
+		out = append(out, netip.PrefixFrom(netip.AddrFrom16(a6), 64))
+	}
+	return out
+}
+
+// EveryOtherPort returns the ports first, first+2, ... up to 65535.
+func EveryOtherPort(first int) []PortRange {
+	var out []PortRange
+	for p := first; p <= 65535; p += 2 {
+		out = append(out, PortRange{First: uint16(p), Last: uint16(p)})
 	}
 	return out
 }

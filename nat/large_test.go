@@ -1,7 +1,6 @@
 package nat_test
 
 import (
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -10,41 +9,14 @@ import (
 	"github.com/proxy-init/netlink-native/nat"
 )
 
-// disjointSubnets returns n IPv4 /24s and n IPv6 /64s, none adjacent to
-// another, so that none merge and each is its own interval.
-func disjointSubnets(n int, v4base, v6base string) []netip.Prefix {
-	b4 := netip.MustParseAddr(v4base).As4()
-	b6 := netip.MustParseAddr(v6base).As16()
-	out := make([]netip.Prefix, 0, 2*n)
-	for i := range n {
-		a4 := b4
-		a4[1] += byte(i >> 7)
-		a4[2] = byte(i&127) * 2
-		out = append(out, netip.PrefixFrom(netip.AddrFrom4(a4), 24))
-		a6 := b6
-		a6[6], a6[7] = byte(i>>7), byte(i&127)*2
-		out = append(out, netip.PrefixFrom(netip.AddrFrom16(a6), 64))
-	}
-	return out
-}
-
-// everyOtherPort returns the ports first, first+2, ... up to 65535.
-func everyOtherPort(first int) []nat.PortRange {
-	var out []nat.PortRange
-	for p := first; p <= 65535; p += 2 {
-		out = append(out, nat.PortRange{First: uint16(p), Last: uint16(p)})
-	}
-	return out
-}
-
 // TestLargeConfigurations installs, re-applies, replaces and removes the
 // largest configurations: all 65535 ports spread over the port sets, one of
 // them the worst case of 32768 disjoint single ports, and 4096 disjoint
 // subnets per family in each subnet set. The batches are megabytes long;
 // none may fail with ENOBUFS or EMSGSIZE, and remove leaves nothing.
 func TestLargeConfigurations(t *testing.T) {
-	odd := everyOtherPort(1)  // 1,3,...,65535: 32768 intervals
-	even := everyOtherPort(2) // 2,4,...,65534: 32767 intervals
+	odd := nat.EveryOtherPort(1)  // 1,3,...,65535: 32768 intervals
+	even := nat.EveryOtherPort(2) // 2,4,...,65534: 32767 intervals
 	allPorts := []nat.PortRange{{First: 1, Last: 65535}}
 
 	// A: 32768 disjoint redirected ports, the other 32767 ignored outbound,
@@ -53,8 +25,8 @@ func TestLargeConfigurations(t *testing.T) {
 	a.PortsToRedirect = odd
 	a.OutboundPortsToIgnore = even
 	a.InboundPortsToIgnore = allPorts
-	a.InboundSubnetsToIgnore = disjointSubnets(4096, "10.0.0.0", "fd00::")
-	a.OutboundSubnetsToIgnore = disjointSubnets(4096, "10.64.0.0", "fd01::")
+	a.InboundSubnetsToIgnore = nat.DisjointSubnets(4096, "10.0.0.0", "fd00::")
+	a.OutboundSubnetsToIgnore = nat.DisjointSubnets(4096, "10.64.0.0", "fd01::")
 	// B: the same sizes with the roles swapped, so that replacing A by B
 	// deletes and re-creates every element in one batch.
 	b := a
