@@ -123,12 +123,15 @@ func verdictGE(v, target float64) string {
 	return fmt.Sprintf("**missed** by %.1f points (%.1f%% vs %.0f%%)", 100*(target-v), 100*v, 100*target)
 }
 
-// ratio of medians above the floor.
-func aboveRatio(a, b, floor *Sample) float64 {
+// aboveRatio is (a-d)/(b-d) of the medians; aboveRatioMin of the minima.
+func aboveRatio(a, b, floor *Sample) float64    { return ratioAbove(a, b, floor, (*Sample).Median) }
+func aboveRatioMin(a, b, floor *Sample) float64 { return ratioAbove(a, b, floor, (*Sample).Min) }
+
+func ratioAbove(a, b, floor *Sample, stat func(*Sample) float64) float64 {
 	if a == nil || b == nil || floor == nil || !a.ok() || !b.ok() || !floor.ok() {
 		return math.NaN()
 	}
-	return (a.Median() - floor.Median()) / (b.Median() - floor.Median())
+	return (stat(a) - stat(floor)) / (stat(b) - stat(floor))
 }
 
 // chunkRatios splits the runs of a, b and floor, kept in the order they
@@ -155,13 +158,6 @@ func ratioList(v []float64) string {
 		parts = append(parts, fmt.Sprintf("%.2f", x))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func aboveRatioMin(a, b, floor *Sample) float64 {
-	if a == nil || b == nil || floor == nil || !a.ok() || !b.ok() || !floor.ok() {
-		return math.NaN()
-	}
-	return (a.Min() - floor.Min()) / (b.Min() - floor.Min())
 }
 
 func (w *report) goals() {
@@ -241,7 +237,7 @@ func (w *report) goals() {
 		w.p("| %s applies in one transaction without error, and `proxy-init verify` then agrees | %d runs, transactions per run: %s, error: %s | %s |",
 			what, len(o.MS), txn, orNone(o.Err), verdict)
 	}
-	if base, busy := findRate(r.Datapath, "ours-0"), findRate(r.Datapath, "ours-4096"); base != nil && busy != nil && len(base.PerSec) > 0 && len(busy.PerSec) > 0 {
+	if base, busy := find(r.Datapath, "ours-0"), find(r.Datapath, "ours-4096"); base != nil && busy != nil && len(base.PerSec) > 0 && len(busy.PerSec) > 0 {
 		q := pairedRatio(busy, base)
 		w.p("| datapath: with 4096 ignored subnets, within 10%% of the rate with none | median of paired per-round ratios %.1f%% (medians: %.0f vs %.0f connections/s, %.1f%%) | %s |",
 			100*q, median(busy.PerSec), median(base.PerSec), 100*median(busy.PerSec)/median(base.PerSec), verdictGE(q, goalDatapath))
@@ -278,22 +274,11 @@ func orNone(s string) string {
 	return s
 }
 
-func findRate(rs []Rate, key string) *Rate {
-	for i := range rs {
-		if rs[i].Key == key {
-			return &rs[i]
-		}
-	}
-	return nil
-}
-
 // ms prints milliseconds with sensible precision.
 func ms(v float64) string {
 	switch {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return "-"
-	case v >= 10000:
-		return fmt.Sprintf("%.0f", v)
 	case v >= 100:
 		return fmt.Sprintf("%.0f", v)
 	case v >= 10:
@@ -546,7 +531,7 @@ func (w *report) datapath(charts map[string]string) {
 		w.p("| %s | %.0f | %.0f | %.0f | %d | %d | %d | %s |", d.Label, median(d.PerSec), minOf(d.PerSec), maxOf(d.PerSec), len(d.PerSec), total, d.Errors, inst)
 	}
 	w.p("")
-	o0, o4, i0, i4 := findRate(r.Datapath, "ours-0"), findRate(r.Datapath, "ours-4096"), findRate(r.Datapath, "iptables-0"), findRate(r.Datapath, "iptables-4096")
+	o0, o4, i0, i4 := find(r.Datapath, "ours-0"), find(r.Datapath, "ours-4096"), find(r.Datapath, "iptables-0"), find(r.Datapath, "iptables-4096")
 	if o0 != nil && o4 != nil && i0 != nil && i4 != nil {
 		w.p("The rates swing by tens of percent from run to run with the load of the shared machine, more than the")
 		w.p("difference measured, so the 4096-subnet configuration is compared with its 0-subnet twin run by run: each round")

@@ -69,7 +69,6 @@ type Sample struct {
 	TimedOut bool   `json:"timed_out,omitempty"`
 	Skipped  string `json:"skipped,omitempty"`
 	Err      string `json:"err,omitempty"`
-	Note     string `json:"note,omitempty"`
 }
 
 // Series is one scale axis: a list size per point, one sample per installer.
@@ -145,14 +144,18 @@ func (s *Sample) Max() float64    { return maxOf(s.MS) }
 // ok says whether the sample has figures to show.
 func (s *Sample) ok() bool { return len(s.MS) > 0 && s.Err == "" && !s.TimedOut && s.Skipped == "" }
 
-func find(ss []Sample, key string) *Sample {
-	for i := range ss {
-		if ss[i].Key == key {
-			return &ss[i]
+// find returns the element of xs with the key, or nil.
+func find[T interface{ key() string }](xs []T, key string) *T {
+	for i := range xs {
+		if xs[i].key() == key {
+			return &xs[i]
 		}
 	}
 	return nil
 }
+
+func (s Sample) key() string { return s.Key }
+func (r Rate) key() string   { return r.Key }
 
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", " ")

@@ -22,39 +22,36 @@ import (
 // Section 1: whole-process fresh apply, each run `unshare -n CMD` (a new
 // namespace per run), timed from outside, floor subtracted in the report.
 func (r *runner) sectionFresh() error {
-	cmds := []struct {
-		key, label string
-		argv       []string
-	}{
-		{"floor", "(d) floor: `unshare -n true`", []string{"true"}},
-		{"ours", "(a) `bin/proxy-init --inbound-ports-to-ignore 4190,4191`", append([]string{r.bin}, r.base...)},
-		{"nft", "(b) `nft -f` of the `--simulate` text (with its replace idiom)", []string{"nft", "-f", r.idiomFile}},
-		{"nft-plain", "(b') `nft -f` of the same text without the idiom lines (plain load)", []string{"nft", "-f", r.plainFile}},
-		{"iptables", "(c) `hack/iptables-reference.sh --inbound-ports-to-ignore 4190,4191`", append([]string{r.ref}, r.base...)},
-	}
 	goFloor := filepath.Join(r.tmp, "gofloor")
 	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", goFloor, "./hack/bench/gofloor")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build hack/bench/gofloor: %w: %s", err, out)
 	}
-	cmds = append(cmds, struct {
+	fast, slow := reps(r.quick, 200, 5), reps(r.quick, 60, 3)
+	cmds := []struct {
 		key, label string
 		argv       []string
-	}{"gofloor", "(e) an empty Go program, built like ours (`hack/bench/gofloor`)", []string{goFloor}})
+		runs       int
+	}{
+		{"floor", "(d) floor: `unshare -n true`", []string{"true"}, fast},
+		{"ours", "(a) `bin/proxy-init --inbound-ports-to-ignore 4190,4191`", append([]string{r.bin}, r.base...), fast},
+		{"nft", "(b) `nft -f` of the `--simulate` text (with its replace idiom)", []string{"nft", "-f", r.idiomFile}, fast},
+		{"nft-plain", "(b') `nft -f` of the same text without the idiom lines (plain load)", []string{"nft", "-f", r.plainFile}, fast},
+		{"iptables", "(c) `hack/iptables-reference.sh --inbound-ports-to-ignore 4190,4191`", append([]string{r.ref}, r.base...), slow},
+		{"gofloor", "(e) an empty Go program, built like ours (`hack/bench/gofloor`)", []string{goFloor}, fast},
+	}
 	samples := make([]Sample, len(cmds))
+	argvs, counts := make([][]string, len(cmds)), make([]int, len(cmds))
 	for i, c := range cmds {
-		samples[i] = Sample{Key: c.key, Label: c.label}
 		// One untimed run each, to check that it works and count the
 		// transactions it commits.
-		res, err := r.nsRun(childSpec{Time: c.argv, Timeout: Duration{time.Minute}})
-		if err == nil && (res.Err != "" || res.Exit != 0 || res.TimedOut) {
-			err = fmt.Errorf("exit %d %s %s", res.Exit, res.Err, res.Stderr)
+		check := Sample{Label: c.label}
+		if !r.measure(&check, childSpec{Time: c.argv, Timeout: Duration{time.Minute}}) {
+			return fmt.Errorf("%s: failed (%s), or timed out", cmdline(c.argv), check.Err)
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", cmdline(c.argv), err)
-		}
-		samples[i].Gen = []int{int(res.GenAfter - res.GenBefore)}
+		samples[i] = Sample{Key: c.key, Label: c.label, Gen: check.Gen}
+		argvs[i], counts[i] = c.argv, c.runs
 	}
 	// The figures: every command in turn, in a new random order on every
 	// pass, timed by this process, so that drifts in the shared machine's
@@ -62,12 +59,6 @@ func (r *runner) sectionFresh() error {
 	// matters at this scale (its caches, the kernel tearing down the
 	// previous namespace), so hyperfine's back-to-back blocks, where a
 	// command follows itself, are measured too and reported beside these.
-	fast, slow := reps(r.quick, 200, 5), reps(r.quick, 60, 3)
-	counts := []int{fast, fast, fast, fast, slow, fast}
-	argvs := make([][]string, len(cmds))
-	for i, c := range cmds {
-		argvs[i] = c.argv
-	}
 	r.res.Timer = fmt.Sprintf("this tool's own loop (fork, exec `unshare -n CMD`, wait), the commands interleaved in a new random order on every pass: %d runs each (iptables: %d, spread evenly) after 3 warm-up passes", fast, slow)
 	times, err := timeInterleaved(argvs, counts, 3, func(pass, passes int) {
 		if passes >= 10 && (pass+1)%(passes/5) == 0 {
@@ -86,7 +77,7 @@ func (r *runner) sectionFresh() error {
 
 	// The cross-check: hyperfine, in back-to-back blocks of one command.
 	if _, err := exec.LookPath("hyperfine"); err != nil {
-		r.res.Notes = append(r.res.Notes, "hyperfine not found: section 1 has no back-to-back cross-check")
+		r.note("hyperfine not found: section 1 has no back-to-back cross-check")
 		return nil
 	}
 	rounds, block := reps(r.quick, 5, 1), reps(r.quick, 20, 3)
