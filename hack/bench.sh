@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # hack/bench.sh: `make bench`. Measures bin/proxy-init against `nft -f` and the
 # iptables-nft reference installer (hack/iptables-reference.sh) and writes
-# bench/REPORT.md, bench/*.png and bench/results.json. The measuring is done by
+# bench/REPORT.md, bench/*.svg and bench/results.json. The measuring is done by
 # the Go program in hack/bench; this script checks the prerequisites, builds it
 # and runs it. Everything that touches the kernel happens in throwaway network
 # namespaces (`unshare -n` per run, `ip netns` pairs for the datapath); the
@@ -14,11 +14,11 @@
 #
 # Environment:
 #   BENCH_QUICK=1        one or two repetitions per figure: a smoke test of the
-#                        harness (the report says so), about 4 minutes
+#                        harness (the report says so), about a minute
 #   BENCH_SECTIONS=1,2   only these sections (1 fresh, 2 re-apply, 3 scale,
 #                        4 datapath, 5 memory, 6 Go benchmarks)
 #   BENCH_OUT=dir        where to write the report (default: bench)
-# A full run takes about 10-12 minutes on 2 cores.
+# A full run takes about 5 minutes on 2 cores (the report says how long).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,7 +63,9 @@ done
 	echo "bench: hack/iptables-reference.sh is missing" >&2
 	exit 1
 }
-[ -x bin/proxy-init ] || make build
+# Always rebuilt: the report is stamped with the commit, so it must not time
+# a stale binary.
+make build
 
 tmp=$(mktemp -d)
 prefix="pibench-$$-"

@@ -11,8 +11,8 @@ POD="$id-pod" PEER="$id-peer"
 tmp=$(mktemp -d)
 
 cleanup() {
+	# ip netns exec execs its command: the jobs are the listeners themselves.
 	kill $(jobs -p) 2>/dev/null || true
-	pkill -f "^$tmp/standin" 2>/dev/null || true
 	wait 2>/dev/null || true
 	ip netns del "$POD" 2>/dev/null || true
 	ip netns del "$PEER" 2>/dev/null || true

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,13 +39,19 @@ type dpConfig struct {
 // shared machine spreads over all of them.
 func (r *runner) sectionDatapath() error {
 	subnets := v4Only(subnetEntries(4096))
-	base := append([]string{"--ipv6", "false"}, r.base...)
+	// IPv4 only, the traffic being IPv4; a boolean flag takes its value
+	// after "=" in pflag, as its own word in the reference script.
+	ours, ref := []string{r.bin, "--ipv6=false"}, []string{r.ref, "--ipv6", "false"}
+	with := func(installer []string, extra ...string) []string {
+		return append(append(slices.Clone(installer), r.base...), extra...)
+	}
+	many := listFlag("--subnets-to-ignore", subnets)
 	cfgs := []dpConfig{
 		{"none", "no rules, peer dials the proxy port directly (reference)", nil, proxyPort},
-		{"ours-0", "ours, 0 ignored subnets", append([]string{r.bin, "--ipv6=false"}, r.base...), appPort},
-		{"ours-4096", "ours, 4096 ignored subnets", append(append([]string{r.bin, "--ipv6=false"}, r.base...), listFlag("--subnets-to-ignore", subnets)...), appPort},
-		{"iptables-0", "iptables-nft, 0 ignored subnets", append([]string{r.ref}, base...), appPort},
-		{"iptables-4096", "iptables-nft, 4096 ignored subnets", append(append([]string{r.ref}, base...), listFlag("--subnets-to-ignore", subnets)...), appPort},
+		{"ours-0", "ours, 0 ignored subnets", with(ours), appPort},
+		{"ours-4096", "ours, 4096 ignored subnets", with(ours, many...), appPort},
+		{"iptables-0", "iptables-nft, 0 ignored subnets", with(ref), appPort},
+		{"iptables-4096", "iptables-nft, 4096 ignored subnets", with(ref, many...), appPort},
 	}
 	rates := make([]Rate, len(cfgs))
 	pods := make([]string, len(cfgs))
@@ -74,9 +81,12 @@ func (r *runner) sectionDatapath() error {
 	// reverse order, so neither of a pair always goes first.
 	rounds, dur, maxConns := reps(r.quick, 30, 2), "500ms", "30000"
 	for round := -1; round < rounds; round++ {
-		order := []int{0, 1, 2, 3, 4}
+		order := make([]int, len(cfgs))
+		for i := range order {
+			order[i] = i
+		}
 		if round%2 == 1 {
-			order = []int{4, 3, 2, 1, 0}
+			slices.Reverse(order)
 		}
 		for _, i := range order {
 			c := cfgs[i]
@@ -112,7 +122,8 @@ func (r *runner) sectionDatapath() error {
 	// The redirect must have carried the traffic: the proxy port has no
 	// listener on the app port, so a connection that was not redirected
 	// would have been refused (counted as an error above).
-	if out, err := nsExec(pods[2], "nft", "list", "chain", "ip", "proxy_init", "PROXY_INIT_REDIRECT"); err == nil {
+	checked := slices.IndexFunc(cfgs, func(c dpConfig) bool { return c.key == "ours-4096" })
+	if out, err := nsExec(pods[checked], "nft", "list", "chain", "ip", "proxy_init", "PROXY_INIT_REDIRECT"); err == nil {
 		for _, l := range strings.Split(out, "\n") {
 			if strings.Contains(l, "redirect to") {
 				r.res.DPCheck = "ours-4096, the redirect rule after the run: `" + strings.TrimSpace(l) + "`"

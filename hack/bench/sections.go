@@ -347,7 +347,7 @@ func (r *runner) sectionScale() error {
 func msOrWhy(s *Sample) string {
 	switch {
 	case s.TimedOut:
-		return "> 60 s (killed)"
+		return killedAfter(s)
 	case s.Skipped != "":
 		return "skipped"
 	case s.Err != "":
@@ -359,7 +359,8 @@ func msOrWhy(s *Sample) string {
 // Section 5: peak resident memory of one apply, from GNU time -v, and the
 // binary's size.
 func (r *runner) sectionMemory() error {
-	_, portsPlain, err := r.simulate("mem-ports", listFlag("--inbound-ports-to-ignore", everyOtherPort()))
+	everyOther := listFlag("--inbound-ports-to-ignore", everyOtherPort())
+	_, portsPlain, err := r.simulate("mem-ports", everyOther)
 	if err != nil {
 		return err
 	}
@@ -368,7 +369,7 @@ func (r *runner) sectionMemory() error {
 		argv       []string
 	}{
 		{"ours-default", "ours, section 1 configuration", append([]string{r.bin}, r.base...)},
-		{"ours-ports", "ours, every other port ignored (32768 intervals per family)", append([]string{r.bin}, listFlag("--inbound-ports-to-ignore", everyOtherPort())...)},
+		{"ours-ports", "ours, every other port ignored (32768 intervals per family)", append([]string{r.bin}, everyOther...)},
 		{"ours-subnets", "ours, 4096 subnets per family", append([]string{r.bin}, listFlag("--subnets-to-ignore", subnetEntries(4096))...)},
 		{"nft-default", "`nft -f` (plain), section 1 configuration", []string{"nft", "-f", r.plainFile}},
 		{"nft-ports", "`nft -f` (plain), every other port ignored", []string{"nft", "-f", portsPlain}},
