@@ -1,12 +1,7 @@
 package harness
 
 import (
-	"bytes"
-	"fmt"
 	"net/netip"
-	"os/exec"
-	"strings"
-	"time"
 
 	"github.com/proxy-init/netlink-native/internal/topology"
 )
@@ -26,64 +21,5 @@ var (
 // namespaces (topology sets the "default" accept_dad before any link
 // exists), and the link is waited for, not slept on.
 func AddAltLink(tp *topology.Topology, podName string) error {
-	const peerName = "eth1"
-	if err := ipRun(tp.PodName(), "link", "add", podName, "type", "veth", "peer", "name", peerName, "netns", tp.PeerName()); err != nil {
-		return err
-	}
-	for _, l := range []struct {
-		ns, dev string
-		a4, a6  netip.Addr
-	}{
-		{tp.PodName(), podName, AltPodAddr4, AltPodAddr6},
-		{tp.PeerName(), peerName, AltPeerAddr4, AltPeerAddr6},
-	} {
-		for _, args := range [][]string{
-			{"addr", "add", l.a4.String() + "/24", "dev", l.dev},
-			{"addr", "add", l.a6.String() + "/64", "dev", l.dev, "nodad"},
-			{"link", "set", l.dev, "up"},
-		} {
-			if err := ipRun(l.ns, args...); err != nil {
-				return err
-			}
-		}
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ready := true
-		for _, l := range [][2]string{{tp.PodName(), podName}, {tp.PeerName(), peerName}} {
-			link, err := ipOut(l[0], "-o", "link", "show", "dev", l[1])
-			if err != nil {
-				return err
-			}
-			tent, err := ipOut(l[0], "-o", "-6", "addr", "show", "dev", l[1], "tentative")
-			if err != nil {
-				return err
-			}
-			if !strings.Contains(link, "LOWER_UP") || strings.TrimSpace(tent) != "" {
-				ready = false
-			}
-		}
-		if ready {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("second link %s not ready after 5s", podName)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func ipRun(ns string, args ...string) error {
-	_, err := ipOut(ns, args...)
-	return err
-}
-
-func ipOut(ns string, args ...string) (string, error) {
-	cmd := exec.Command("ip", append([]string{"-n", ns}, args...)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s: %w: %s", cmd, err, strings.TrimSpace(stderr.String()))
-	}
-	return stdout.String(), nil
+	return tp.AddLink(podName, "eth1", [2]netip.Addr{AltPodAddr4, AltPodAddr6}, [2]netip.Addr{AltPeerAddr4, AltPeerAddr6})
 }

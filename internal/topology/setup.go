@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,23 +35,36 @@ func (tp *Topology) create() error {
 			return fmt.Errorf("%s: %w", tp.Name(ns), err)
 		}
 	}
-	// The peer end is created directly in the peer namespace: the host
-	// namespace never holds either end, not even for a moment.
-	if err := ip(tp.Name(Pod), "link", "add", LinkName, "type", "veth",
-		"peer", "name", LinkName, "netns", tp.Name(Peer)); err != nil {
+	for _, ns := range []NS{Pod, Peer} {
+		if err := ip(tp.Name(ns), "link", "set", "lo", "up"); err != nil {
+			return err
+		}
+	}
+	return tp.AddLink(LinkName, LinkName,
+		[2]netip.Addr{tp.PodAddr4, tp.PodAddr6}, [2]netip.Addr{tp.PeerAddr4, tp.PeerAddr6})
+}
+
+// AddLink joins pod and peer with a veth pair, podDev in the pod and peerDev
+// in the peer, each end with an IPv4 /24 and an IPv6 /64 address, and waits
+// until both ends can carry traffic. The peer end is created directly in the
+// peer namespace: the host namespace never holds either end, not even for a
+// moment.
+func (tp *Topology) AddLink(podDev, peerDev string, pod, peer [2]netip.Addr) error {
+	if err := ip(tp.Name(Pod), "link", "add", podDev, "type", "veth",
+		"peer", "name", peerDev, "netns", tp.Name(Peer)); err != nil {
 		return err
 	}
-	for _, ns := range []NS{Pod, Peer} {
-		if err := ipBatch(tp.Name(ns),
-			"link set lo up",
-			fmt.Sprintf("addr add %s/24 dev %s", tp.Addr4(ns), LinkName),
-			fmt.Sprintf("addr add %s/64 dev %s nodad", tp.Addr6(ns), LinkName),
-			fmt.Sprintf("link set %s up", LinkName),
+	devs := [2]string{podDev, peerDev}
+	for i, addrs := range [2][2]netip.Addr{pod, peer} {
+		if err := ipBatch(tp.Name(NS(i)),
+			fmt.Sprintf("addr add %s/24 dev %s", addrs[0], devs[i]),
+			fmt.Sprintf("addr add %s/64 dev %s nodad", addrs[1], devs[i]),
+			fmt.Sprintf("link set %s up", devs[i]),
 		); err != nil {
 			return err
 		}
 	}
-	return tp.waitReady(5 * time.Second)
+	return tp.waitReady(5*time.Second, devs)
 }
 
 // disableDAD turns duplicate address detection off in the current thread's
@@ -73,12 +87,12 @@ func disableDAD() error {
 // waitReady waits until both veth ends have carrier and no IPv6 address is
 // still tentative: a connect to a tentative address fails with
 // EADDRNOTAVAIL, which would look like a rule bug in the tests.
-func (tp *Topology) waitReady(limit time.Duration) error {
+func (tp *Topology) waitReady(limit time.Duration, devs [2]string) error {
 	deadline := time.Now().Add(limit)
 	for {
 		var notReady []string
 		for _, ns := range []NS{Pod, Peer} {
-			link, err := ipOut(tp.Name(ns), "-o", "link", "show", "dev", LinkName)
+			link, err := ipOut(tp.Name(ns), "-o", "link", "show", "dev", devs[ns])
 			if err != nil {
 				return err
 			}
