@@ -31,7 +31,7 @@ fuzz:
 demo: build
 	./hack/demo.sh
 
-integration: build
+integration:
 	$(GO) test -count=1 -v -run 'TestMatrix' ./internal/harness/
 
 bench: build
