@@ -110,7 +110,7 @@ func verdictLE(v, target float64) string {
 	if v <= target {
 		return "**met**"
 	}
-	return fmt.Sprintf("**missed** by %.0f%% (%.3g vs %.3g)", 100*(v/target-1), v, target)
+	return fmt.Sprintf("**missed** by %.2g%% (%.3g vs %.3g)", 100*(v/target-1), v, target)
 }
 
 func verdictGE(v, target float64) string {
