@@ -59,11 +59,15 @@ type ConfigError struct {
 	Flag   string
 	Value  string
 	Reason string
+	// Err is the cause, when there is one (errors.Is reaches it).
+	Err error
 }
 
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("invalid value %q for %s: %s", e.Value, e.Flag, e.Reason)
 }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 const maxID = 1<<32 - 2 // (uid_t)-1 means "no id" to the kernel
 
@@ -71,20 +75,20 @@ const maxID = 1<<32 - 2 // (uid_t)-1 means "no id" to the kernel
 // break the pod; it never changes the kernel.
 func (c Config) Validate() error {
 	if c.InboundProxyPort == 0 {
-		return &ConfigError{"--incoming-proxy-port", "0", "must be a port between 1 and 65535"}
+		return &ConfigError{Flag: "--incoming-proxy-port", Value: "0", Reason: "must be a port between 1 and 65535"}
 	}
 	if c.OutboundProxyPort == 0 {
-		return &ConfigError{"--outgoing-proxy-port", "0", "must be a port between 1 and 65535"}
+		return &ConfigError{Flag: "--outgoing-proxy-port", Value: "0", Reason: "must be a port between 1 and 65535"}
 	}
 	if c.InboundProxyPort == c.OutboundProxyPort {
-		return &ConfigError{"--outgoing-proxy-port", fmt.Sprint(c.OutboundProxyPort),
-			"equals --incoming-proxy-port; the proxy could not tell inbound from outbound traffic"}
+		return &ConfigError{Flag: "--outgoing-proxy-port", Value: fmt.Sprint(c.OutboundProxyPort),
+			Reason: "equals --incoming-proxy-port; the proxy could not tell inbound from outbound traffic"}
 	}
 	if c.ProxyUID > maxID {
-		return &ConfigError{"--proxy-uid", fmt.Sprint(c.ProxyUID), fmt.Sprintf("must be at most %d", maxID)}
+		return &ConfigError{Flag: "--proxy-uid", Value: fmt.Sprint(c.ProxyUID), Reason: fmt.Sprintf("must be at most %d", maxID)}
 	}
 	if c.ProxyGID > maxID {
-		return &ConfigError{"--proxy-gid", fmt.Sprint(c.ProxyGID), fmt.Sprintf("must be at most %d", maxID)}
+		return &ConfigError{Flag: "--proxy-gid", Value: fmt.Sprint(c.ProxyGID), Reason: fmt.Sprintf("must be at most %d", maxID)}
 	}
 	for _, l := range []struct {
 		flag string
@@ -96,7 +100,7 @@ func (c Config) Validate() error {
 	} {
 		for _, r := range l.rs {
 			if r.First == 0 || r.Last < r.First {
-				return &ConfigError{l.flag, r.String(), "not a port or range of ports between 1 and 65535"}
+				return &ConfigError{Flag: l.flag, Value: r.String(), Reason: "not a port or range of ports between 1 and 65535"}
 			}
 		}
 	}
@@ -109,10 +113,10 @@ func (c Config) Validate() error {
 	} {
 		for _, p := range l.ps {
 			if !p.IsValid() || p.Masked() != p || p.Addr().Zone() != "" || p.Addr().Is4In6() {
-				return &ConfigError{l.flag, p.String(), "not a valid CIDR without host bits"}
+				return &ConfigError{Flag: l.flag, Value: p.String(), Reason: "not a valid CIDR without host bits"}
 			}
 			if p.Addr().Is6() && !c.IPv6 {
-				return &ConfigError{l.flag, p.String(), "is an IPv6 subnet but --ipv6=false"}
+				return &ConfigError{Flag: l.flag, Value: p.String(), Reason: "is an IPv6 subnet but --ipv6=false"}
 			}
 		}
 	}

@@ -8,12 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 
-	"github.com/proxy-init/netlink-native/internal/netns"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/pod"
 	"github.com/spf13/pflag"
 )
 
@@ -73,124 +72,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "proxy-init: %v\n", err)
 		return exitUsage
 	}
-	// Planned, and so validated, once, before anything touches the kernel.
-	plan, err := nat.Plan(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "proxy-init: %v\n", err)
-		return exitUsage
-	}
 	noteIgnoredFlags(fs, log)
-	if o.simulate && cmd != "apply" {
-		fmt.Fprintf(stderr, "proxy-init: --simulate applies only to apply; %s with --simulate would not be a dry run\n", cmd)
-		return exitUsage
-	}
-	if o.simulate {
-		fmt.Fprint(stdout, plan.Render())
-		return exitOK
-	}
-
-	nsFD := -1
-	if o.netns != "" {
-		f, err := netns.Open(o.netns)
-		if err != nil {
-			fmt.Fprintf(stderr, "proxy-init: invalid value %q for --netns: %v\n", o.netns, err)
-			return exitUsage
-		}
-		defer f.Close()
-		nsFD = int(f.Fd())
-	}
-	client, err := nat.NewClient(nat.Options{NetNSFD: nsFD, Logger: log})
+	rep, err := pod.Run(context.Background(), pod.Request{
+		Op:            ops[cmd],
+		Config:        cfg,
+		NetNS:         o.netns,
+		CloseWaitSecs: o.closeWait,
+		Simulate:      o.simulate,
+		Logger:        log,
+	})
 	if err != nil {
 		return fail(stderr, err)
 	}
-	defer client.Close()
-
-	switch cmd {
-	case "remove":
-		if _, err := client.Remove(); err != nil {
-			return fail(stderr, err)
-		}
-		return exitOK
-	case "show":
-		live, err := client.Live()
-		if err != nil {
-			return fail(stderr, err)
-		}
-		fmt.Fprint(stdout, live.Listing(true))
-		return exitOK
-	}
-
-	if cfg.IPv6 && !nat.IPv6Available() {
-		log.Warn("this kernel has IPv6 disabled; installing the IPv4 rules only")
-		cfg = cfg.WithoutIPv6()
-		if plan, err = nat.Plan(cfg); err != nil {
-			return fail(stderr, err)
-		}
-	}
-	if cmd == "verify" {
-		diff, err := client.Verify(plan)
-		if err != nil {
-			return fail(stderr, err)
-		}
-		if diff != "" {
-			fmt.Fprintf(stdout, "live rules differ from the configuration (- configured, + live):\n%s", diff)
-			return exitMismatch
-		}
-		log.Info("live rules match the configuration")
-		return exitOK
-	}
-	return apply(client, cfg, plan, nsFD, o.closeWait, log, stderr)
-}
-
-func apply(client *nat.Client, cfg nat.Config, plan *nat.Ruleset, nsFD, closeWait int, log *slog.Logger, stderr io.Writer) int {
-	log.Info("configuration", cfg.Summary()...)
-	if legacy, err := nat.LegacyNATPresent(nsFD); err != nil {
-		log.Debug("could not check for legacy iptables", "error", err)
-	} else if legacy {
-		log.Warn("legacy iptables nat rules exist in this namespace; they run on the same hooks and can shadow ours")
-	}
-	// Open the sysctl before touching the rules, so that an unwritable one
-	// fails the run before anything changes. It may not exist until our NAT
-	// rules load conntrack; then it is opened again afterwards.
-	var sysctl *os.File
-	if closeWait > 0 {
-		f, err := nat.OpenCloseWaitSysctl(nsFD)
-		switch {
-		case err == nil:
-			sysctl = f
-			defer f.Close()
-		case !errors.Is(err, fs.ErrNotExist):
-			return fail(stderr, sysctlError(closeWait, err))
-		}
-	}
-	if _, err := client.Apply(plan); err != nil {
-		return fail(stderr, err)
-	}
-	if log.Enabled(context.Background(), slog.LevelDebug) {
-		log.Debug("installed ruleset\n" + plan.Listing(false))
-	}
-	if closeWait > 0 {
-		if sysctl == nil {
-			f, err := nat.OpenCloseWaitSysctl(nsFD)
-			if err != nil {
-				return fail(stderr, sysctlError(closeWait, err))
-			}
-			defer f.Close()
-			sysctl = f
-		}
-		if err := nat.WriteSysctl(sysctl, closeWait); err != nil {
-			return fail(stderr, sysctlError(closeWait, err))
-		}
-		log.Info("set conntrack close-wait timeout", "seconds", closeWait)
+	switch {
+	case o.simulate:
+		fmt.Fprint(stdout, rep.Plan.Render())
+	case rep.Op == pod.Show:
+		fmt.Fprint(stdout, rep.Live.Listing(true))
+	case rep.Op == pod.Verify && rep.Diff != "":
+		fmt.Fprintf(stdout, "live rules differ from the configuration (- configured, + live):\n%s", rep.Diff)
+		return exitMismatch
 	}
 	return exitOK
 }
 
-// sysctlError names the flag and value that asked for the sysctl, so that
-// the one error line says which part of the invocation failed.
-func sysctlError(closeWait int, err error) error {
-	return fmt.Errorf("--timeout-close-wait-secs=%d: %w", closeWait, err)
-}
+var ops = map[string]pod.Op{"apply": pod.Apply, "remove": pod.Remove, "verify": pod.Verify, "show": pod.Show}
 
 func fail(stderr io.Writer, err error) int {
 	fmt.Fprintf(stderr, "proxy-init: %v\n", err)

@@ -1,0 +1,242 @@
+// Package pod programs one pod's network namespace: the sequence that every
+// front end (the proxy-init command, the CNI plugin, users' own code) shares,
+// so that none of them orders the engine's steps itself.
+//
+// Run plans the configuration (validating it before anything is touched),
+// falls back to IPv4 on a kernel without IPv6, warns about legacy iptables
+// NAT rules that share our hooks, applies, verifies, shows or removes our
+// tables in one transaction, and writes the conntrack close-wait sysctl in
+// the order that keeps a failure from leaving half a change.
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"github.com/proxy-init/netlink-native/internal/netns"
+	"github.com/proxy-init/netlink-native/nat"
+)
+
+// Op is what Run does to the namespace.
+type Op int
+
+const (
+	// Apply installs the rules, replacing ours if they differ (the default).
+	Apply Op = iota
+	// Remove deletes our tables and nothing else.
+	Remove
+	// Verify compares the live rules with the configuration; Report.Diff
+	// holds the difference.
+	Verify
+	// Show reads the live rules, with counters, into Report.Live.
+	Show
+)
+
+func (o Op) String() string {
+	switch o {
+	case Apply:
+		return "apply"
+	case Remove:
+		return "remove"
+	case Verify:
+		return "verify"
+	case Show:
+		return "show"
+	}
+	return fmt.Sprintf("op(%d)", int(o))
+}
+
+// Request is one run against one network namespace.
+type Request struct {
+	Op Op
+	// Config is what to install (Apply) or compare with (Verify). Remove and
+	// Show do not need it, but it is still validated.
+	Config nat.Config
+	// NetNS is the path of the network namespace to act in, such as
+	// /run/netns/NAME, /proc/PID/ns/net or a CNI_NETNS; empty means the
+	// process's own. Entering another namespace needs CAP_SYS_ADMIN.
+	NetNS string
+	// CloseWaitSecs, when positive, sets the namespace's
+	// net.netfilter.nf_conntrack_tcp_timeout_close_wait (Apply only).
+	CloseWaitSecs int
+	// Simulate plans and validates but touches nothing: Report.Plan holds
+	// what Apply would install. Only valid with Apply.
+	Simulate bool
+	// Logger receives one line per decision; nil discards them.
+	Logger *slog.Logger
+}
+
+// Warning is a condition the run noticed and carried on past.
+type Warning struct {
+	// Code is stable, for programs: see the Warn* constants.
+	Code string
+	// Message is for people.
+	Message string
+}
+
+// Warning codes.
+const (
+	// WarnIPv6Disabled: the kernel has no IPv6; only the IPv4 rules were
+	// used, and IPv6 entries of the subnet lists were left out.
+	WarnIPv6Disabled = "ipv6-disabled"
+	// WarnLegacyNAT: the namespace has a legacy (x_tables) iptables nat
+	// table; its rules run on the same hooks as ours and can shadow them.
+	WarnLegacyNAT = "legacy-nat"
+)
+
+// Report says what Run did.
+type Report struct {
+	Op Op
+	// Plan is the ruleset that was (or, with Simulate, would be) installed
+	// or compared with, after any IPv6 fallback.
+	Plan *nat.Ruleset
+	// Outcome is what Apply did.
+	Outcome nat.Outcome
+	// Removed says whether Remove found anything to remove.
+	Removed bool
+	// Live is what Show read.
+	Live *nat.Ruleset
+	// Diff is Verify's line diff (- configured, + live); empty when equal.
+	Diff string
+	// Warnings are the conditions noticed, in order.
+	Warnings []Warning
+}
+
+// ErrSimulateOp refuses Simulate with an operation other than Apply: a
+// remove or show "with simulate" would not be a dry run.
+var ErrSimulateOp = errors.New("simulate applies only to apply")
+
+// Run carries out one request. Configuration errors (*nat.ConfigError) come
+// before anything touches the kernel; kernel and system errors are
+// *nat.KernelError and leave the rules as they were, every write being one
+// transaction (the one exception is documented at CloseWaitSecs' write).
+func Run(ctx context.Context, req Request) (*Report, error) {
+	log := req.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rep := &Report{Op: req.Op}
+	// Planned, and so validated, once, before anything touches the kernel.
+	plan, err := nat.Plan(req.Config)
+	if err != nil {
+		return rep, err
+	}
+	rep.Plan = plan
+	if req.Simulate {
+		if req.Op != Apply {
+			return rep, &nat.ConfigError{Flag: "--simulate", Value: req.Op.String(), Reason: ErrSimulateOp.Error() + "; " + req.Op.String() + " with it would not be a dry run"}
+		}
+		return rep, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+
+	nsFD := -1
+	if req.NetNS != "" {
+		f, err := netns.Open(req.NetNS)
+		if err != nil {
+			return rep, &nat.ConfigError{Flag: "--netns", Value: req.NetNS, Reason: err.Error(), Err: err}
+		}
+		defer f.Close()
+		nsFD = int(f.Fd())
+	}
+	client, err := nat.NewClient(nat.Options{NetNSFD: nsFD, Logger: log})
+	if err != nil {
+		return rep, err
+	}
+	defer client.Close()
+
+	switch req.Op {
+	case Remove:
+		rep.Removed, err = client.Remove()
+		return rep, err
+	case Show:
+		rep.Live, err = client.Live()
+		return rep, err
+	}
+
+	if req.Config.IPv6 && !nat.IPv6Available() {
+		rep.warn(log, WarnIPv6Disabled, "this kernel has IPv6 disabled; installing the IPv4 rules only")
+		if rep.Plan, err = nat.Plan(req.Config.WithoutIPv6()); err != nil {
+			return rep, err
+		}
+	}
+	if req.Op == Verify {
+		rep.Diff, err = client.Verify(rep.Plan)
+		if err == nil && rep.Diff == "" {
+			log.Info("live rules match the configuration")
+		}
+		return rep, err
+	}
+	if req.Op != Apply {
+		return rep, fmt.Errorf("pod: unknown operation %v", req.Op)
+	}
+	return rep, apply(ctx, rep, client, req, nsFD, log)
+}
+
+func (r *Report) warn(log *slog.Logger, code, msg string) {
+	r.Warnings = append(r.Warnings, Warning{Code: code, Message: msg})
+	log.Warn(msg, "warning", code)
+}
+
+func apply(ctx context.Context, rep *Report, client *nat.Client, req Request, nsFD int, log *slog.Logger) error {
+	log.Info("configuration", req.Config.Summary()...)
+	if legacy, err := nat.LegacyNATPresent(nsFD); err != nil {
+		log.Debug("could not check for legacy iptables", "error", err)
+	} else if legacy {
+		rep.warn(log, WarnLegacyNAT, "legacy iptables nat rules exist in this namespace; they run on the same hooks and can shadow ours")
+	}
+	// Open the sysctl before touching the rules, so that an unwritable one
+	// fails the run before anything changes. It may not exist until our NAT
+	// rules load conntrack; then it is opened again afterwards, and a
+	// failure then leaves the new rules in place.
+	closeWait := req.CloseWaitSecs
+	var sysctl *os.File
+	if closeWait > 0 {
+		f, err := nat.OpenCloseWaitSysctl(nsFD)
+		switch {
+		case err == nil:
+			sysctl = f
+			defer f.Close()
+		case !errors.Is(err, fs.ErrNotExist):
+			return sysctlError(closeWait, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var err error
+	if rep.Outcome, err = client.Apply(rep.Plan); err != nil {
+		return err
+	}
+	if log.Enabled(ctx, slog.LevelDebug) {
+		log.Debug("installed ruleset\n" + rep.Plan.Listing(false))
+	}
+	if closeWait <= 0 {
+		return nil
+	}
+	if sysctl == nil {
+		f, err := nat.OpenCloseWaitSysctl(nsFD)
+		if err != nil {
+			return sysctlError(closeWait, err)
+		}
+		defer f.Close()
+		sysctl = f
+	}
+	if err := nat.WriteSysctl(sysctl, closeWait); err != nil {
+		return sysctlError(closeWait, err)
+	}
+	log.Info("set conntrack close-wait timeout", "seconds", closeWait)
+	return nil
+}
+
+// sysctlError names the flag and value that asked for the sysctl, so that
+// the one error line says which part of the invocation failed.
+func sysctlError(closeWait int, err error) error {
+	return &nat.KernelError{Err: fmt.Errorf("--timeout-close-wait-secs=%d: %w", closeWait, err)}
+}
