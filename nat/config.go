@@ -80,10 +80,10 @@ func (c Config) Validate() error {
 	if c.OutboundProxyPort == 0 {
 		return &ConfigError{Flag: "--outgoing-proxy-port", Value: "0", Reason: "must be a port between 1 and 65535"}
 	}
-	if c.InboundProxyPort == c.OutboundProxyPort {
-		return &ConfigError{Flag: "--outgoing-proxy-port", Value: fmt.Sprint(c.OutboundProxyPort),
-			Reason: "equals --incoming-proxy-port; the proxy could not tell inbound from outbound traffic"}
-	}
+	// InboundProxyPort == OutboundProxyPort is accepted, as upstream accepts
+	// it (its own integration tests run -p 8080 -o 8080): a proxy on one
+	// port tells the directions apart by the original destination, and its
+	// own uid is never redirected. pod.Run warns about it.
 	if c.ProxyUID > maxID {
 		return &ConfigError{Flag: "--proxy-uid", Value: fmt.Sprint(c.ProxyUID), Reason: fmt.Sprintf("must be at most %d", maxID)}
 	}
@@ -99,8 +99,8 @@ func (c Config) Validate() error {
 		{"--outbound-ports-to-ignore", c.OutboundPortsToIgnore},
 	} {
 		for _, r := range l.rs {
-			if r.First == 0 || r.Last < r.First {
-				return &ConfigError{Flag: l.flag, Value: r.String(), Reason: "not a port or range of ports between 1 and 65535"}
+			if r.Last < r.First {
+				return &ConfigError{Flag: l.flag, Value: r.String(), Reason: "not a port or range of ports between 0 and 65535"}
 			}
 		}
 	}
@@ -112,8 +112,9 @@ func (c Config) Validate() error {
 		{"--outbound-subnets-to-ignore", c.OutboundSubnetsToIgnore},
 	} {
 		for _, p := range l.ps {
-			if !p.IsValid() || p.Masked() != p || p.Addr().Zone() != "" || p.Addr().Is4In6() {
-				return &ConfigError{Flag: l.flag, Value: p.String(), Reason: "not a valid CIDR without host bits"}
+			// Host bits are masked by the plan (see ParsePrefix).
+			if !p.IsValid() || p.Addr().Zone() != "" || p.Addr().Is4In6() {
+				return &ConfigError{Flag: l.flag, Value: p.String(), Reason: "not a valid CIDR"}
 			}
 			if p.Addr().Is6() && !c.IPv6 {
 				return &ConfigError{Flag: l.flag, Value: p.String(), Reason: "is an IPv6 subnet but --ipv6=false"}

@@ -17,15 +17,17 @@ func TestParsePortList(t *testing.T) {
 		{in: "4190,4191", want: []PortRange{{4190, 4190}, {4191, 4191}}},
 		{in: "1-65535", want: []PortRange{{1, 65535}}},
 		{in: " 22 , 8000-8080 ", want: []PortRange{{22, 22}, {8000, 8080}}},
-		{in: "0", wantErr: true},
+		{in: "0", want: []PortRange{{0, 0}}},        // upstream accepts port 0
+		{in: "0-1023", want: []PortRange{{0, 1023}}}, // and ranges from it
 		{in: "65536", wantErr: true},
 		{in: "-1", wantErr: true},
 		{in: "abc", wantErr: true},
 		{in: "90-80", wantErr: true},
 		{in: "1-", wantErr: true},
 		{in: "-5", wantErr: true},
-		{in: "80,,90", wantErr: true},
-		{in: "80,", wantErr: true},
+		{in: "80,,90", want: []PortRange{{80, 80}, {90, 90}}}, // empty items are skipped, as upstream skips them
+		{in: "80,", want: []PortRange{{80, 80}}},
+		{in: ", ,", want: nil},
 		{in: "1-2-3", wantErr: true},
 		{in: "0x50", wantErr: true},
 		{in: "+80", wantErr: true},
@@ -59,8 +61,8 @@ func TestParsePrefix(t *testing.T) {
 		{in: "10.1.2.3", want: "10.1.2.3/32"},
 		{in: "fd00::/8", want: "fd00::/8"},
 		{in: "2001:db8::1", want: "2001:db8::1/128"},
-		{in: "10.1.2.3/16", wantErr: true}, // host bits
-		{in: "fd00::1/64", wantErr: true},  // host bits
+		{in: "10.1.2.3/16", want: "10.1.2.3/16"}, // host bits: kept as written, masked by the plan
+		{in: "fd00::1/64", want: "fd00::1/64"},
 		{in: "10.0.0.0/33", wantErr: true}, // bad length
 		{in: "300.1.1.1/8", wantErr: true}, // bad address
 		{in: "::ffff:10.0.0.0/104", wantErr: true},
@@ -112,19 +114,19 @@ func TestValidate(t *testing.T) {
 		{"defaults", func(*Config) {}, ""},
 		{"inbound port zero", func(c *Config) { c.InboundProxyPort = 0 }, "--incoming-proxy-port"},
 		{"outbound port zero", func(c *Config) { c.OutboundProxyPort = 0 }, "--outgoing-proxy-port"},
-		{"same proxy ports loop", func(c *Config) { c.OutboundProxyPort = c.InboundProxyPort }, "--outgoing-proxy-port"},
+		{"same proxy ports, as upstream accepts", func(c *Config) { c.OutboundProxyPort = c.InboundProxyPort }, ""},
 		{"uid too large", func(c *Config) { c.ProxyUID = 1 << 32 }, "--proxy-uid"},
 		{"gid too large", func(c *Config) { c.ProxyGID = 1<<32 - 1 }, "--proxy-gid"},
 		{"reversed range", func(c *Config) { c.InboundPortsToIgnore = []PortRange{{9, 8}} }, "--inbound-ports-to-ignore"},
-		{"port zero in list", func(c *Config) { c.OutboundPortsToIgnore = []PortRange{{0, 0}} }, "--outbound-ports-to-ignore"},
-		{"redirect zero", func(c *Config) { c.PortsToRedirect = []PortRange{{0, 5}} }, "--ports-to-redirect"},
+		{"port zero in list", func(c *Config) { c.OutboundPortsToIgnore = []PortRange{{0, 0}} }, ""},
+		{"redirect from zero", func(c *Config) { c.PortsToRedirect = []PortRange{{0, 5}} }, ""},
 		{"ipv6 subnet with ipv6 off", func(c *Config) {
 			c.IPv6 = false
 			c.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("fd00::/8")}
 		}, "--subnets-to-ignore"},
-		{"host bits", func(c *Config) {
+		{"host bits are masked, not refused", func(c *Config) {
 			c.OutboundSubnetsToIgnore = []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr("10.1.1.1"), 8)}
-		}, "--outbound-subnets-to-ignore"},
+		}, ""},
 		{"mixed families with ipv6 on", func(c *Config) {
 			c.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
 		}, ""},
@@ -144,5 +146,20 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("error = %v, want a ConfigError for %s", err, tc.wantFlag)
 			}
 		})
+	}
+}
+
+// A subnet with host bits plans as its masked prefix, as iptables masks it.
+func TestPlanMasksHostBits(t *testing.T) {
+	c := DefaultConfig()
+	c.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.1.2.3/16")}
+	got, err := Plan(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}
+	want, _ := Plan(c)
+	if got.Render() != want.Render() {
+		t.Fatalf("10.1.2.3/16 plans as\n%s\nwant\n%s", got.Render(), want.Render())
 	}
 }

@@ -19,8 +19,9 @@ func (r PortRange) String() string {
 	return fmt.Sprintf("%d-%d", r.First, r.Last)
 }
 
-// ParsePortRange parses "80" or "8000-8080". Port 0 is refused: it cannot be
-// the destination of a TCP connection, so an entry naming it is a typo.
+// ParsePortRange parses "80" or "8000-8080". Port 0 is accepted, as upstream
+// accepts it: no TCP connection goes to it, so listing it changes nothing,
+// and a range such as "0-1023" means the ports it holds.
 func ParsePortRange(s string) (PortRange, error) {
 	first, last, isRange := strings.Cut(s, "-")
 	lo, err := parsePort(first)
@@ -45,32 +46,16 @@ func parsePort(s string) (uint16, error) {
 		return 0, fmt.Errorf("missing port number")
 	}
 	n, err := strconv.ParseUint(s, 10, 16)
-	if err != nil || n == 0 {
-		return 0, fmt.Errorf("%q is not a port number between 1 and 65535", s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a port number between 0 and 65535", s)
 	}
 	return uint16(n), nil
 }
 
-// ParsePortList parses a comma-separated list of ports and ranges. An empty
-// string is an empty list; an empty item inside a list ("80,,90") is an error
-// because it usually means a templating mistake upstream of us.
+// ParsePortList parses a comma-separated list of ports and ranges (see
+// ParseList for blanks and empty items).
 func ParsePortList(s string) ([]PortRange, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var out []PortRange
-	for _, item := range strings.Split(s, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			return nil, fmt.Errorf("empty item in list %q", s)
-		}
-		r, err := ParsePortRange(item)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return ParseList(SplitList(s), ParsePortRange)
 }
 
 // MergePorts sorts ranges and merges the ones that overlap or touch, so that

@@ -8,10 +8,10 @@ import (
 )
 
 // ParsePrefix parses a CIDR or a bare address (taken as a host route). A CIDR
-// with host bits set is refused rather than silently masked: "10.1.2.3/16"
-// almost always means the author meant a different prefix length.
+// with host bits set ("10.1.2.3/16") is returned as written: upstream
+// accepts it and iptables masks it, so the plan masks it too, and pod.Run
+// warns (WarnSubnetHostBits), since it often means another prefix length.
 func ParsePrefix(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
 	if s == "" {
 		return netip.Prefix{}, fmt.Errorf("empty subnet")
 	}
@@ -33,30 +33,12 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	if p.Addr().Is4In6() {
 		return netip.Prefix{}, fmt.Errorf("%q is an IPv4-mapped IPv6 prefix; write the IPv4 CIDR instead", s)
 	}
-	if p.Masked() != p {
-		return netip.Prefix{}, fmt.Errorf("%q has host bits set (did you mean %s?)", s, p.Masked())
-	}
 	return p, nil
 }
 
-// ParsePrefixList parses a comma-separated list of CIDRs; see ParsePortList
-// for the treatment of empty values and items.
+// ParsePrefixList parses a comma-separated list of CIDRs (see ParseList).
 func ParsePrefixList(s string) ([]netip.Prefix, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, nil
-	}
-	var out []netip.Prefix
-	for _, item := range strings.Split(s, ",") {
-		if strings.TrimSpace(item) == "" {
-			return nil, fmt.Errorf("empty item in list %q", s)
-		}
-		p, err := ParsePrefix(item)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return ParseList(SplitList(s), ParsePrefix)
 }
 
 // addrRange is an inclusive range of addresses of one family.
@@ -72,6 +54,7 @@ func mergePrefixes(in []netip.Prefix, is4 bool) []addrRange {
 		if p.Addr().Is4() != is4 {
 			continue
 		}
+		p = p.Masked() // as iptables masks -s 10.1.2.3/16
 		rs = append(rs, addrRange{p.Addr(), lastAddr(p)})
 	}
 	if len(rs) == 0 {

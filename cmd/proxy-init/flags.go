@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 
@@ -22,6 +24,7 @@ type options struct {
 	closeWait           int
 	logFormat, logLevel string
 	ipv6                bool
+	version             bool
 }
 
 // newFlagSet declares upstream proxy-init's flags with their names, short
@@ -49,7 +52,18 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.BoolVar(&o.ipv6, "ipv6", d.IPv6, "program IPv6 as well as IPv4")
 	fs.String("firewall-bin-path", "", "accepted for compatibility; ignored (no iptables binary is run)")
 	fs.String("firewall-save-bin-path", "", "accepted for compatibility; ignored (no iptables-save binary is run)")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	return fs
+}
+
+// noteIgnoredFlags logs, once each, the upstream flags that mean nothing
+// here, with the reason their usage text gives.
+func noteIgnoredFlags(fs *pflag.FlagSet, log *slog.Logger) {
+	for _, name := range []string{"iptables-mode", "firewall-bin-path", "firewall-save-bin-path", "use-wait-flag"} {
+		if fs.Changed(name) {
+			log.Info("ignoring flag", "flag", "--"+name, "reason", fs.Lookup(name).Usage)
+		}
+	}
 }
 
 // listValue is a repeatable, comma-separated list flag that reads its values
@@ -66,9 +80,7 @@ type listValue []string
 
 func (l *listValue) Set(v string) error {
 	if !strings.ContainsAny(v, "\"\r\n") {
-		if v != "" {
-			*l = append(*l, strings.Split(v, ",")...)
-		}
+		*l = append(*l, nat.SplitList(v)...)
 		return nil
 	}
 	r := csv.NewReader(strings.NewReader(v))
@@ -100,12 +112,8 @@ func (o *options) toConfig() (nat.Config, error) {
 	if c.OutboundProxyPort, err = port("--outgoing-proxy-port", o.outgoing); err != nil {
 		return c, err
 	}
-	if o.uid < -1 {
-		return c, &nat.ConfigError{Flag: "--proxy-uid", Value: fmt.Sprint(o.uid), Reason: "must be -1 (none) or a uid"}
-	}
-	if o.gid < -1 {
-		return c, &nat.ConfigError{Flag: "--proxy-gid", Value: fmt.Sprint(o.gid), Reason: "must be -1 (none) or a gid"}
-	}
+	// Any uid or gid <= 0 means no exception, as upstream's "> 0" test
+	// makes it; the largest is checked by nat.Validate.
 	// The kernel stores the timeout in jiffies in an int: beyond this many
 	// seconds it refuses the write (EINVAL) at HZ=1000, after our rules are
 	// installed, so the value is refused here, before anything changes.
@@ -140,27 +148,13 @@ func port(flag string, v int) (uint16, error) {
 	return uint16(v), nil
 }
 
-// listItems parses the items of a repeatable, comma-separated flag, each
-// trimmed of spaces as the nat list parsers do. A flag whose only item is
-// empty (a CSV-quoted "") is an empty list, as upstream treats it; an empty
-// item among others is an error.
+// listItems parses the items of a repeatable, comma-separated flag with
+// nat.ParseList (the one list-item parser) and names the flag in its error.
 func listItems[T any](flag string, items []string, parse func(string) (T, error)) ([]T, error) {
-	if len(items) == 1 && items[0] == "" {
-		return nil, nil
+	out, err := nat.ParseList(items, parse)
+	var ie *nat.ListItemError
+	if errors.As(err, &ie) {
+		return nil, &nat.ConfigError{Flag: flag, Value: ie.Item, Reason: ie.Err.Error(), Err: err}
 	}
-	var out []T
-	for _, it := range items {
-		it = strings.TrimSpace(it)
-		if it == "" {
-			// The whole list is the value: the item itself would print as
-			// "", which names nothing.
-			return nil, &nat.ConfigError{Flag: flag, Value: strings.Join(items, ","), Reason: "empty item in the list"}
-		}
-		v, err := parse(it)
-		if err != nil {
-			return nil, &nat.ConfigError{Flag: flag, Value: it, Reason: err.Error()}
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return out, err
 }

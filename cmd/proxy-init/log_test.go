@@ -17,7 +17,7 @@ func TestLogTimesAreUTC(t *testing.T) {
 		"json":  `"time":"2026-01-01T21:34:05Z"`,
 	} {
 		var buf bytes.Buffer
-		log, err := newLogger(&buf, format, "info")
+		log, _, err := newLogger(&buf, format, "info")
 		if err != nil {
 			t.Fatal(err)
 		}

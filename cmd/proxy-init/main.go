@@ -1,18 +1,22 @@
 // Command proxy-init programs a meshed pod's transparent-proxy NAT rules into
 // nf_tables over netlink. It is a drop-in for Linkerd's proxy-init: the same
 // flags, the same rules, without iptables, nft, nsenter or sysctl binaries.
+//
+// This file parses the command line and reports the final error; the
+// commands and what they print are in commands.go.
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/proxy-init/netlink-native/nat"
-	"github.com/proxy-init/netlink-native/nat/pod"
 	"github.com/spf13/pflag"
 )
 
@@ -24,120 +28,111 @@ const (
 	exitMismatch = 3 // verify: the live rules differ from the configuration
 )
 
-const usageHead = `Usage: proxy-init [apply|remove|verify|show] [flags]
-
-  apply   (default) install the rules, replacing ours if they differ
-  remove  delete our tables (and nothing else)
-  verify  exit 0 if the live rules equal the configuration, 3 with a diff if not
-  show    print the live rules of our tables with their counters
-
-Flags:
-`
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// env is what a command gets: the parsed flags, the outputs and the logger.
+type env struct {
+	o              *options
+	fs             *pflag.FlagSet
+	stdout, stderr io.Writer
+	log            *slog.Logger
+	// json: the final error is written as a JSON log record.
+	json bool
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
-	cmd := "apply"
-	if len(args) > 0 {
-		switch args[0] {
-		case "apply", "remove", "verify", "show":
-			cmd, args = args[0], args[1:]
-		}
-	}
 	var o options
 	fs := newFlagSet(&o)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
+	e := &env{o: &o, fs: fs, stdout: stdout, stderr: stderr, json: wantsJSON(args)}
+	// pflag takes flags anywhere on the line, so the command word may come
+	// first, last or between flags: it is the first positional argument.
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stdout, usageHead+fs.FlagUsages())
-			return exitOK
+			return runHelp(e)
 		}
-		fmt.Fprintf(stderr, "proxy-init: %v\n", err)
-		return exitUsage
+		return e.fail(&usageError{err.Error()})
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "proxy-init: unexpected argument %q (commands: apply, remove, verify, show)\n", fs.Arg(0))
-		return exitUsage
+	name, rest := "apply", fs.Args()
+	if len(rest) > 0 {
+		if lookup(rest[0]) != nil {
+			name, rest = rest[0], rest[1:]
+		}
 	}
-	log, err := newLogger(stderr, o.logFormat, o.logLevel)
+	if o.version {
+		name = "version"
+	}
+	if len(rest) > 0 {
+		return e.fail(&usageError{unexpected(args, rest[0])})
+	}
+	log, warn, err := newLogger(stderr, o.logFormat, o.logLevel)
 	if err != nil {
-		fmt.Fprintf(stderr, "proxy-init: %v\n", err)
-		return exitUsage
+		return e.fail(err)
 	}
-	cfg, err := o.toConfig()
-	if err != nil {
-		fmt.Fprintf(stderr, "proxy-init: %v\n", err)
-		return exitUsage
+	e.log = log
+	if warn != "" {
+		log.Warn(warn)
 	}
-	noteIgnoredFlags(fs, log)
-	rep, err := pod.Run(context.Background(), pod.Request{
-		Op:            ops[cmd],
-		Config:        cfg,
-		NetNS:         o.netns,
-		CloseWaitSecs: o.closeWait,
-		Simulate:      o.simulate,
-		Logger:        log,
-	})
-	if err != nil {
-		return fail(stderr, err)
-	}
-	switch {
-	case o.simulate:
-		fmt.Fprint(stdout, rep.Plan.Render())
-	case rep.Op == pod.Show:
-		fmt.Fprint(stdout, rep.Live.Listing(true))
-	case rep.Op == pod.Verify && rep.Diff != "":
-		fmt.Fprintf(stdout, "live rules differ from the configuration (- configured, + live):\n%s", rep.Diff)
-		return exitMismatch
-	}
-	return exitOK
+	return lookup(name).run(e)
 }
 
-var ops = map[string]pod.Op{"apply": pod.Apply, "remove": pod.Remove, "verify": pod.Verify, "show": pod.Show}
+// usageError is a mistake on the command line that no flag names.
+type usageError struct{ msg string }
 
-func fail(stderr io.Writer, err error) int {
-	fmt.Fprintf(stderr, "proxy-init: %v\n", err)
+func (u *usageError) Error() string { return u.msg }
+
+// unexpected explains a positional argument that is not a command. The
+// usual cause is a boolean flag given its value after a space ("--ipv6
+// false"): pflag reads that as --ipv6 (true) and a stray "false", and
+// upstream, which ignores stray arguments, would silently program IPv6.
+func unexpected(args []string, arg string) string {
+	if _, err := strconv.ParseBool(arg); err == nil {
+		if i := slices.Index(args, arg); i > 0 && strings.HasPrefix(args[i-1], "-") && !strings.Contains(args[i-1], "=") {
+			return fmt.Sprintf("unexpected argument %q after %s: a boolean flag takes its value with \"=\"; write %s=%s", arg, args[i-1], args[i-1], arg)
+		}
+	}
+	return fmt.Sprintf("unexpected argument %q (commands: %s)", arg, strings.Join(commandNames(), ", "))
+}
+
+// fail reports the run's error in one line on stderr, or as one JSON
+// record with --log-format json, and returns its exit code.
+func (e *env) fail(err error) int {
+	code := exitSystem
 	var ce *nat.ConfigError
-	if errors.As(err, &ce) {
-		return exitUsage
+	var ue *usageError
+	if errors.As(err, &ce) || errors.As(err, &ue) {
+		code = exitUsage
 	}
-	return exitSystem
+	if !e.json {
+		fmt.Fprintf(e.stderr, "proxy-init: %v\n", err)
+		return code
+	}
+	attrs := []any{"error", err.Error(), "exit_code", code}
+	if ce != nil {
+		attrs = append(attrs, "flag", ce.Flag, "value", ce.Value)
+	}
+	jsonLogger(e.stderr).Error("proxy-init failed", attrs...)
+	return code
 }
 
-// noteIgnoredFlags logs, once each, the upstream flags that mean nothing
-// here, with the reason their usage text gives.
-func noteIgnoredFlags(fs *pflag.FlagSet, log *slog.Logger) {
-	for _, name := range []string{"iptables-mode", "firewall-bin-path", "firewall-save-bin-path", "use-wait-flag"} {
-		if fs.Changed(name) {
-			log.Info("ignoring flag", "flag", "--"+name, "reason", fs.Lookup(name).Usage)
+// wantsJSON tells from the raw arguments whether errors are to be JSON,
+// since a flag error stops parsing before --log-format may have been read.
+func wantsJSON(args []string) bool {
+	json := false
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return json
+		case a == "--log-format=json":
+			json = true
+		case strings.HasPrefix(a, "--log-format="):
+			json = false
+		case a == "--log-format" && i+1 < len(args):
+			json = args[i+1] == "json"
 		}
 	}
-}
-
-// utcTime writes record times in UTC. Besides being what an init
-// container's log is usually read in, it spares every run loading the local
-// zone (/etc/localtime), a tenth of the time a small install takes.
-func utcTime(groups []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.TimeKey && len(groups) == 0 && a.Value.Kind() == slog.KindTime {
-		a.Value = slog.TimeValue(a.Value.Time().UTC())
-	}
-	return a
-}
-
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, &nat.ConfigError{Flag: "--log-level", Value: level, Reason: "must be debug, info, warn or error"}
-	}
-	opts := &slog.HandlerOptions{Level: lv, ReplaceAttr: utcTime}
-	switch format {
-	case "plain", "":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, &nat.ConfigError{Flag: "--log-format", Value: format, Reason: "must be plain or json"}
+	return json
 }

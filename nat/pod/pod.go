@@ -126,6 +126,9 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		return rep, err
 	}
 	rep.Plan = plan
+	if req.Op == Apply || req.Op == Verify {
+		rep.warnAll(log, configWarnings(req.Config))
+	}
 	if req.Simulate {
 		if req.Op != Apply {
 			return rep, &nat.ConfigError{Flag: "--simulate", Value: req.Op.String(), Reason: ErrSimulateOp.Error() + "; " + req.Op.String() + " with it would not be a dry run"}

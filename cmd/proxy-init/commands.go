@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/proxy-init/netlink-native/nat/pod"
+)
+
+// command is one word of the command line and what it runs.
+type command struct {
+	name, summary string
+	run           func(*env) int
+}
+
+// commands is the dispatch table. Keep it in alphabetical order, one entry
+// per line: commands added on different branches then land on different
+// lines and merge cleanly. A command that changes or reads the namespace
+// goes through pod.Run (see podCommand); it never sequences the engine.
+// (Filled in init because help lists the table it is part of.)
+var commands []command
+
+func init() {
+	commands = []command{
+		{"apply", "(default) install the rules, replacing ours if they differ", podCommand(pod.Apply)},
+		{"help", "print this help", runHelp},
+		{"remove", "delete our tables (and nothing else)", podCommand(pod.Remove)},
+		{"show", "print the live rules of our tables with their counters", podCommand(pod.Show)},
+		{"verify", "exit 0 if the live rules equal the configuration, 3 with a diff if not", podCommand(pod.Verify)},
+		{"version", "print the version (also --version)", runVersion},
+	}
+}
+
+func lookup(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+func commandNames() []string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	return names
+}
+
+// podCommand runs op through pod.Run and prints its report.
+func podCommand(op pod.Op) func(*env) int {
+	return func(e *env) int {
+		cfg, err := e.o.toConfig()
+		if err != nil {
+			return e.fail(err)
+		}
+		noteIgnoredFlags(e.fs, e.log)
+		rep, err := pod.Run(context.Background(), pod.Request{
+			Op:            op,
+			Config:        cfg,
+			NetNS:         e.o.netns,
+			CloseWaitSecs: e.o.closeWait,
+			Simulate:      e.o.simulate,
+			Logger:        e.log,
+		})
+		if err != nil {
+			return e.fail(err)
+		}
+		switch {
+		case e.o.simulate:
+			fmt.Fprint(e.stdout, rep.Plan.Render())
+		case op == pod.Show && len(rep.Live.Tables) == 0:
+			// An empty listing would look like a failure to read.
+			e.log.Info("no proxy_init tables in this namespace: nothing is installed")
+		case op == pod.Show:
+			fmt.Fprint(e.stdout, rep.Live.Listing(true))
+		case op == pod.Verify && rep.Diff != "":
+			fmt.Fprintf(e.stdout, "live rules differ from the configuration (- configured, + live):\n%s", rep.Diff)
+			return exitMismatch
+		}
+		return exitOK
+	}
+}
+
+func runHelp(e *env) int {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Usage: proxy-init [%s] [flags]\n\n", strings.Join(commandNames(), "|"))
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-8s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nThe command may come anywhere on the line.\n\nFlags:\n")
+	b.WriteString(e.fs.FlagUsages())
+	fmt.Fprint(e.stdout, b.String())
+	return exitOK
+}
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise the module version or the VCS revision Go recorded is used.
+var version = ""
+
+func runVersion(e *env) int {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok && v == "" {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
+				v = "revision " + s.Value
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	fmt.Fprintf(e.stdout, "proxy-init %s (%s)\n", v, runtime.Version())
+	return exitOK
+}

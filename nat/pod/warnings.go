@@ -1,0 +1,50 @@
+package pod
+
+import (
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+
+	"github.com/proxy-init/netlink-native/nat"
+)
+
+// Warning codes of configurations that upstream accepts and so do we, but
+// that often mean something else than what was written.
+const (
+	// WarnSameProxyPort: the inbound and outbound proxy ports are one port.
+	// It works (upstream's own integration tests run -p 8080 -o 8080): the
+	// proxy tells the directions apart by the original destination.
+	WarnSameProxyPort = "same-proxy-port"
+	// WarnSubnetHostBits: a subnet has host bits set ("10.1.2.3/16"); it is
+	// masked, as iptables masks it, and the warning names the masked subnet.
+	WarnSubnetHostBits = "subnet-host-bits"
+)
+
+// configWarnings are the warnings a valid configuration itself earns,
+// whatever the kernel: pure, so a plan-only front end can show them too.
+func configWarnings(c nat.Config) []Warning {
+	var ws []Warning
+	if c.InboundProxyPort == c.OutboundProxyPort {
+		ws = append(ws, Warning{Code: WarnSameProxyPort, Message: fmt.Sprintf(
+			"--incoming-proxy-port equals --outgoing-proxy-port (%d): one proxy port takes both directions", c.InboundProxyPort)})
+	}
+	var masked []string
+	for _, l := range [][]netip.Prefix{c.InboundSubnetsToIgnore, c.OutboundSubnetsToIgnore} {
+		for _, p := range l {
+			if p.Masked() != p {
+				masked = append(masked, p.String()+" as "+p.Masked().String())
+			}
+		}
+	}
+	if len(masked) > 0 {
+		ws = append(ws, Warning{Code: WarnSubnetHostBits, Message: "subnets with host bits set are masked: " + strings.Join(masked, ", ")})
+	}
+	return ws
+}
+
+func (r *Report) warnAll(log *slog.Logger, ws []Warning) {
+	for _, w := range ws {
+		r.warn(log, w.Code, w.Message)
+	}
+}

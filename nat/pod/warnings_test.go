@@ -1,0 +1,44 @@
+package pod_test
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+
+	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/pod"
+)
+
+// Configurations that upstream accepts and that work are accepted, with a
+// warning as data (stable code) that every front end gets from Run. A
+// simulated apply needs no kernel, so this runs anywhere.
+func TestRunWarnsAboutAcceptedOddities(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*nat.Config)
+		want []string
+	}{
+		{"defaults", func(*nat.Config) {}, nil},
+		{"same proxy port", func(c *nat.Config) { c.InboundProxyPort, c.OutboundProxyPort = 8080, 8080 }, []string{pod.WarnSameProxyPort}},
+		{"host bits", func(c *nat.Config) {
+			c.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.1.2.3/16")}
+			c.OutboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("fd00::1/8")}
+		}, []string{pod.WarnSubnetHostBits}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := nat.DefaultConfig()
+			tc.edit(&cfg)
+			rep, err := pod.Run(context.Background(), pod.Request{Op: pod.Apply, Config: cfg, Simulate: true})
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			var got []string
+			for _, w := range rep.Warnings {
+				got = append(got, w.Code)
+			}
+			if len(got) != len(tc.want) || (len(got) > 0 && got[0] != tc.want[0]) {
+				t.Fatalf("warnings %v, want %v (%+v)", got, tc.want, rep.Warnings)
+			}
+		})
+	}
+}
