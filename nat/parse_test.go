@@ -17,7 +17,7 @@ func TestParsePortList(t *testing.T) {
 		{in: "4190,4191", want: []PortRange{{4190, 4190}, {4191, 4191}}},
 		{in: "1-65535", want: []PortRange{{1, 65535}}},
 		{in: " 22 , 8000-8080 ", want: []PortRange{{22, 22}, {8000, 8080}}},
-		{in: "0", want: []PortRange{{0, 0}}},        // upstream accepts port 0
+		{in: "0", want: []PortRange{{0, 0}}},         // upstream accepts port 0
 		{in: "0-1023", want: []PortRange{{0, 1023}}}, // and ranges from it
 		{in: "65536", wantErr: true},
 		{in: "-1", wantErr: true},
