@@ -88,7 +88,7 @@ func (s *Socket) Commit(b *Batch, genID uint32) error {
 		for _, m := range replies {
 			// Only answers to this batch count: anything else on the socket
 			// is a leftover of an earlier exchange.
-			if m.Header.Type != netlink.Error || m.Header.Sequence < beginSeq || m.Header.Sequence > lastSeq+1 {
+			if m.Header.Type != netlink.Error || !inBatch(m.Header.Sequence, beginSeq, lastSeq+1) {
 				continue
 			}
 			errno, seq, text := nlError(m)
@@ -111,4 +111,13 @@ func (s *Socket) Commit(b *Batch, genID uint32) error {
 			}
 		}
 	}
+}
+
+// inBatch reports whether seq lies in the batch's numbers first..end. The
+// socket's numbers start from the clock and wrap at 2^32, so a batch may
+// straddle the wrap (first near 2^32, end small): comparing distances from
+// first, which uint32 subtraction computes modulo 2^32, stays right where
+// comparing the numbers themselves would drop every reply.
+func inBatch(seq, first, end uint32) bool {
+	return seq-first <= end-first
 }
