@@ -37,6 +37,31 @@ type Case struct {
 	// installed (it runs on the test goroutine).
 	Setup func(*topology.Topology) error
 	Flows []Flow
+	// NoRules runs the flows with nothing installed on either side (Steps
+	// empty): the baseline that upstream's suite checks too.
+	NoRules bool
+	// Argv, with Via Binary, gives each step's flags verbatim (such as
+	// upstream's manifests spell them) instead of Args(step); the step's
+	// Config is still what the reference installs.
+	Argv [][]string
+}
+
+// last is the configuration in force when the flows run.
+func (c Case) last() (nat.Config, bool) {
+	if len(c.Steps) == 0 {
+		return nat.Config{}, false
+	}
+	return c.Steps[len(c.Steps)-1], true
+}
+
+// proxyNames are the listener names of the inbound and outbound proxy: one
+// listener, "proxy", when both directions share a port, as upstream's
+// integration pods do (-p 8080 -o 8080).
+func (c Case) proxyNames() [2]string {
+	if last, ok := c.last(); ok && last.InboundProxyPort == last.OutboundProxyPort {
+		return [2]string{proxyShared, proxyShared}
+	}
+	return [2]string{proxyIn, proxyOut}
 }
 
 // TestName is the subtest name: ours-only cases say so.

@@ -71,8 +71,10 @@ const (
 const (
 	proxyIn  = "proxy-in"
 	proxyOut = "proxy-out"
-	appName  = "app"
-	peerName = "peer"
+	// proxyShared answers both directions when they share a port.
+	proxyShared = "proxy"
+	appName     = "app"
+	peerName    = "peer"
 )
 
 // Flow is one connection and where it should land.
@@ -151,13 +153,18 @@ func (f Flow) Label(tp *topology.Topology) string {
 // the original destination, since REDIRECT keeps it for SO_ORIGINAL_DST and
 // a direct connection's local address is the dialled one.
 func (f Flow) Outcome(tp *topology.Topology, l Landing) topology.Outcome {
+	return f.outcome(tp, l, [2]string{proxyIn, proxyOut})
+}
+
+// outcome is Outcome with the names of the inbound and outbound proxy.
+func (f Flow) outcome(tp *topology.Topology, l Landing, proxies [2]string) topology.Outcome {
 	dst := f.Dst(tp)
 	switch l {
 	case Proxy:
 		if f.Kind == Inbound {
-			return topology.Answer(proxyIn, dst)
+			return topology.Answer(proxies[0], dst)
 		}
-		return topology.Answer(proxyOut, dst)
+		return topology.Answer(proxies[1], dst)
 	case Direct:
 		if f.Kind == Outbound {
 			return topology.Answer(peerName, dst)

@@ -37,8 +37,8 @@ func applyLibrary(tp *topology.Topology, cfg nat.Config, mutate func(*nat.Rulese
 	return err
 }
 
-func applyBinary(ctx context.Context, bin string, tp *topology.Topology, cfg nat.Config) error {
-	args := append([]string{"--netns", tp.PodPath()}, Args(cfg)...)
+func applyBinary(ctx context.Context, bin string, tp *topology.Topology, flags []string) error {
+	args := append([]string{"--netns", tp.PodPath()}, flags...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -54,21 +54,24 @@ func Run(t *testing.T, cases []Case, check func(t *testing.T, c Case, rows []Row
 type side struct {
 	name     string
 	tp       *topology.Topology
-	install  func(ctx context.Context, tp *topology.Topology, cfg nat.Config) error
+	install  func(ctx context.Context, tp *topology.Topology, step int, cfg nat.Config) error
 	err      error
 	outcomes []topology.Outcome
 }
 
 func runCase(t *testing.T, c Case) []Row {
-	if len(c.Steps) == 0 || len(c.Flows) == 0 {
-		t.Fatalf("case %s has no steps or no flows", c.Name)
+	if len(c.Flows) == 0 || (len(c.Steps) == 0 && !c.NoRules) || (c.NoRules && len(c.Steps) > 0) {
+		t.Fatalf("case %s: want flows, and steps unless NoRules (and then none)", c.Name)
+	}
+	if c.Argv != nil && (c.Via != Binary || len(c.Argv) != len(c.Steps)) {
+		t.Fatalf("case %s: Argv needs Via Binary and one argument list per step", c.Name)
 	}
 	pod, peer := listenerPorts(t, c)
 
 	ours := &side{name: "ours"}
 	switch c.Via {
 	case Library:
-		ours.install = func(_ context.Context, tp *topology.Topology, cfg nat.Config) error {
+		ours.install = func(_ context.Context, tp *topology.Topology, _ int, cfg nat.Config) error {
 			return applyLibrary(tp, cfg, c.Mutate)
 		}
 	case Binary:
@@ -76,14 +79,18 @@ func runCase(t *testing.T, c Case) []Row {
 			t.Fatalf("case %s: Mutate works on the library only", c.Name)
 		}
 		bin := proxyInitBinary(t)
-		ours.install = func(ctx context.Context, tp *topology.Topology, cfg nat.Config) error {
-			return applyBinary(ctx, bin, tp, cfg)
+		ours.install = func(ctx context.Context, tp *topology.Topology, step int, cfg nat.Config) error {
+			args := Args(cfg)
+			if c.Argv != nil {
+				args = c.Argv[step]
+			}
+			return applyBinary(ctx, bin, tp, args)
 		}
 	}
 	sides := []*side{ours}
 	var ref *side
 	if c.OursOnly == "" {
-		ref = &side{name: "reference", install: func(ctx context.Context, tp *topology.Topology, cfg nat.Config) error {
+		ref = &side{name: "reference", install: func(ctx context.Context, tp *topology.Topology, _ int, cfg nat.Config) error {
 			return reference.Install(ctx, tp.PodName(), cfg)
 		}}
 		sides = append(sides, ref)
@@ -92,7 +99,7 @@ func runCase(t *testing.T, c Case) []Row {
 	// Topologies and listeners are made on the test goroutine (they may
 	// call t.Fatal); the listeners accept as soon as Listen returns, so the
 	// flows below never race a listener that is not ready.
-	last := c.Steps[len(c.Steps)-1]
+	names := c.proxyNames()
 	for _, s := range sides {
 		s.tp = topology.New(t)
 		if c.Setup != nil {
@@ -100,8 +107,12 @@ func runCase(t *testing.T, c Case) []Row {
 				t.Fatalf("setup: %v", err)
 			}
 		}
-		s.tp.ListenProxy(proxyIn, last.InboundProxyPort)
-		s.tp.ListenProxy(proxyOut, last.OutboundProxyPort)
+		if last, ok := c.last(); ok {
+			s.tp.ListenProxy(names[0], last.InboundProxyPort)
+			if names[1] != names[0] {
+				s.tp.ListenProxy(names[1], last.OutboundProxyPort)
+			}
+		}
 		for _, p := range pod {
 			s.tp.Listen(topology.Pod, appName, p)
 		}
@@ -131,14 +142,14 @@ func runCase(t *testing.T, c Case) []Row {
 			Flow:     f.Label(ours.tp),
 			Dst:      f.Dst(ours.tp),
 			Ours:     ours.outcome(i),
-			Want:     f.Outcome(ours.tp, f.Want).String(),
+			Want:     f.outcome(ours.tp, f.Want, names).String(),
 		}
 		if c.Via == Binary {
 			r.Case += " [bin]"
 		}
 		refWant := r.Want
 		if f.RefWant != 0 {
-			refWant = f.Outcome(ours.tp, f.RefWant).String()
+			refWant = f.outcome(ours.tp, f.RefWant, names).String()
 			r.RefWant, r.RefWhy = refWant, f.RefWhy
 		}
 		var problems []string
@@ -166,7 +177,7 @@ func runCase(t *testing.T, c Case) []Row {
 func (s *side) run(ctx context.Context, c Case) {
 	for i, cfg := range c.Steps {
 		ictx, cancel := context.WithTimeout(ctx, installTimeout)
-		err := s.install(ictx, s.tp, cfg)
+		err := s.install(ictx, s.tp, i, cfg)
 		cancel()
 		if err != nil {
 			s.err = fmt.Errorf("step %d of %d: %w", i+1, len(c.Steps), err)
@@ -206,7 +217,7 @@ func dial(tp *topology.Topology, f Flow) topology.Outcome {
 // bare refusal. Proxy ports never get an application listener.
 func listenerPorts(t *testing.T, c Case) (pod, peer []uint16) {
 	t.Helper()
-	last := c.Steps[len(c.Steps)-1]
+	last, _ := c.last()
 	type key struct {
 		pod  bool
 		port uint16
@@ -227,7 +238,7 @@ func listenerPorts(t *testing.T, c Case) (pod, peer []uint16) {
 			}
 			continue
 		}
-		if k.pod && (f.Port == last.InboundProxyPort || f.Port == last.OutboundProxyPort) {
+		if k.pod && !c.NoRules && (f.Port == last.InboundProxyPort || f.Port == last.OutboundProxyPort) {
 			continue
 		}
 		if seen[k] {
