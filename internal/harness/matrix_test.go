@@ -282,6 +282,25 @@ func matrixCases() []Case {
 			),
 		},
 		{
+			// Upstream accepts port 0 and ranges from it; so do we.
+			Name: "inbound-ignore-from-port-0-binary",
+			Via:  Binary,
+			Steps: []nat.Config{config(func(c *nat.Config) {
+				c.InboundPortsToIgnore = ports("0-1023")
+			})},
+			Flows: flows(in(1, Direct), in(1023, Direct), in(1024, Proxy)),
+		},
+		{
+			// A subnet with host bits is masked, as iptables masks it.
+			Name: "inbound-subnet-host-bits-binary",
+			Via:  Binary,
+			Steps: []nat.Config{config(func(c *nat.Config) {
+				c.IPv6 = false
+				c.InboundSubnetsToIgnore = []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr("192.0.2.77"), 24)}
+			})},
+			Flows: flows(in(8080, Direct, only(4), note("192.0.2.77/24 holds the peer"))),
+		},
+		{
 			Name: "inbound-ignore-all-ports",
 			Steps: []nat.Config{config(func(c *nat.Config) {
 				c.InboundPortsToIgnore = ports("1-65535")
