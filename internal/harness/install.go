@@ -3,7 +3,6 @@ package harness
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
@@ -57,32 +56,25 @@ func Args(c nat.Config) []string {
 		"--proxy-gid=" + strconv.FormatInt(c.ProxyGID, 10),
 		"--ipv6=" + strconv.FormatBool(c.IPv6),
 	}
-	ports := func(flag string, rs []nat.PortRange) {
-		if len(rs) == 0 {
-			return
+	list := func(flag string, items []string) {
+		if len(items) > 0 {
+			a = append(a, flag+"="+strings.Join(items, ","))
 		}
-		s := make([]string, len(rs))
-		for i, r := range rs {
-			s[i] = r.String()
-		}
-		a = append(a, flag+"="+strings.Join(s, ","))
 	}
-	prefixes := func(flag string, ps []netip.Prefix) {
-		if len(ps) == 0 {
-			return
-		}
-		s := make([]string, len(ps))
-		for i, p := range ps {
-			s[i] = p.String()
-		}
-		a = append(a, flag+"="+strings.Join(s, ","))
-	}
-	ports("--ports-to-redirect", c.PortsToRedirect)
-	ports("--inbound-ports-to-ignore", c.InboundPortsToIgnore)
-	ports("--outbound-ports-to-ignore", c.OutboundPortsToIgnore)
-	prefixes("--subnets-to-ignore", c.InboundSubnetsToIgnore)
-	prefixes("--outbound-subnets-to-ignore", c.OutboundSubnetsToIgnore)
+	list("--ports-to-redirect", texts(c.PortsToRedirect))
+	list("--inbound-ports-to-ignore", texts(c.InboundPortsToIgnore))
+	list("--outbound-ports-to-ignore", texts(c.OutboundPortsToIgnore))
+	list("--subnets-to-ignore", texts(c.InboundSubnetsToIgnore))
+	list("--outbound-subnets-to-ignore", texts(c.OutboundSubnetsToIgnore))
 	return a
+}
+
+func texts[T fmt.Stringer](items []T) []string {
+	s := make([]string, len(items))
+	for i, it := range items {
+		s[i] = it.String()
+	}
+	return s
 }
 
 // The proxy-init binary is built once per test process, from the working
