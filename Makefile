@@ -1,12 +1,14 @@
 .PHONY: build test unit race fuzz demo integration bench clean
 GO ?= go
 BIN := bin/proxy-init
+# What `proxy-init --version` prints.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 # Fuzz targets run briefly by `make test`: package:FuzzName pairs.
 FUZZ_TARGETS ?= ./nat/:FuzzParsePortRange ./nat/:FuzzParsePortList ./nat/:FuzzParsePrefix ./nat/:FuzzConfigRender ./nat/:FuzzConfigApply
 FUZZTIME ?= 10s
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(BIN) ./cmd/proxy-init
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/proxy-init
 
 # Every test: unit tests, kernel tests in throwaway namespaces (root), the
 # integration matrix, the shared-client tests under -race, and a short run of
