@@ -24,12 +24,13 @@ const (
 	exitMismatch = 3 // verify: the live rules differ from the configuration
 )
 
-const usageHead = `Usage: proxy-init [apply|remove|verify|show] [flags]
+const usageHead = `Usage: proxy-init [apply|remove|verify|show|validate] [flags]
 
   apply   (default) install the rules, replacing ours if they differ
   remove  delete our tables (and nothing else)
   verify  exit 0 if the live rules equal the configuration, 3 with a diff if not
   show    print the live rules of our tables with their counters
+  validate  check that outbound TCP is redirected (see proxy-init validate --help)
 
 Flags:
 `
@@ -39,6 +40,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "validate" {
+		return runValidate(args[1:], stdout, stderr)
+	}
 	cmd := "apply"
 	if len(args) > 0 {
 		switch args[0] {

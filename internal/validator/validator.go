@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 )
@@ -147,8 +148,15 @@ func fetch(ctx context.Context, addr netip.AddrPort, n int, log *slog.Logger) (s
 
 // causeOf replaces err by the reason ctx ended, if it has: the net package
 // reports an ended context as its own timeout or cancel error, which says
-// neither that it was our deadline nor which signal cancelled us.
+// neither that it was our deadline nor which signal cancelled us. A socket
+// deadline here only ever comes from ctx (the dialer copies ctx's deadline
+// onto the socket, and the read deadline is set when ctx ends), but the
+// poller's timer may fire a moment before ctx's own: then ctx is about to
+// end, and waiting for it gives the true cause.
 func causeOf(ctx context.Context, err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		<-ctx.Done()
+	}
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
 	}
