@@ -1,4 +1,4 @@
-.PHONY: build test unit race fuzz demo integration bench clean
+.PHONY: build image test unit race fuzz demo integration bench clean
 GO ?= go
 BIN := bin/proxy-init
 # What `proxy-init --version` prints.
@@ -10,10 +10,16 @@ FUZZTIME ?= 10s
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/proxy-init
 
+# The images IMAGE:nonroot and IMAGE:netadmin, offline (FROM scratch, no
+# pull, no network): see deploy/Containerfile.
+IMAGE ?= proxy-init
+image: build
+	./deploy/image.sh bin $(IMAGE)
+
 # Every test: unit tests, kernel tests in throwaway namespaces (root), the
 # integration matrix, the shared-client tests under -race, and a short run of
 # each fuzz target.
-test: build unit race fuzz
+test: build image unit race fuzz
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./...

@@ -29,6 +29,7 @@ func init() {
 		{"help", "print this help", runHelp},
 		{"remove", "delete our tables (and nothing else)", podCommand(pod.Remove)},
 		{"show", "print the live rules of our tables with their counters", podCommand(pod.Show)},
+		{"validate", "check that outbound TCP is redirected (its own flags: proxy-init validate --help)", validateNotFirst},
 		{"verify", "exit 0 if the live rules equal the configuration, 3 with a diff if not", podCommand(pod.Verify)},
 		{"version", "print the version (also --version)", runVersion},
 	}
@@ -117,4 +118,10 @@ func runVersion(e *env) int {
 	}
 	fmt.Fprintf(e.stdout, "proxy-init %s (%s)\n", v, runtime.Version())
 	return exitOK
+}
+
+// validateNotFirst answers "validate" found after other arguments: it has
+// flags of its own, recognised only when it comes first (see run).
+func validateNotFirst(e *env) int {
+	return e.fail(&usageError{`"validate" takes its own flags and must come first: proxy-init validate [flags]`})
 }

@@ -43,6 +43,11 @@ type env struct {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	// validate has flags of its own (upstream's validator's), so it is
+	// recognised before the configuration flags are parsed.
+	if len(args) > 0 && args[0] == "validate" {
+		return runValidate(args[1:], stdout, stderr)
+	}
 	var o options
 	fs := newFlagSet(&o)
 	fs.SetOutput(io.Discard)

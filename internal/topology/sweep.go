@@ -2,6 +2,7 @@ package topology
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -37,12 +38,25 @@ func staleNamespaces() []string {
 	}
 	var stale []string
 	for _, e := range entries {
-		pid, ok := ownerPID(e.Name())
-		if ok && pid != os.Getpid() && !alive(pid) {
+		if Stale(e.Name()) {
 			stale = append(stale, e.Name())
 		}
 	}
 	return stale
+}
+
+// Stale reports whether name is one of ours ("pit-<pid>-...") made by a test
+// process that no longer exists. Tests that make other named objects (podman
+// pods and images, runc containers) name them so too, and sweep with it.
+func Stale(name string) bool {
+	pid, ok := ownerPID(name)
+	return ok && pid != os.Getpid() && !alive(pid)
+}
+
+// OwnName returns a name, unique in this process, that Stale recognises
+// once this process is gone: "pit-<pid>-<n>-<role>".
+func OwnName(role string) string {
+	return fmt.Sprintf("%s%d-%d-%s", prefix, os.Getpid(), counter.Add(1), role)
 }
 
 // ownerPID parses the pid out of "pit-<pid>-<n>-<role>".

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Usage: deploy/image.sh BINDIR [NAME]
+#
+# Builds the images NAME:nonroot and NAME:netadmin (NAME defaults to
+# proxy-init) from the static binaries in BINDIR (`make build` puts them in
+# bin/), offline: deploy/Containerfile is FROM scratch, so nothing is pulled
+# and the build needs no network. `make image` and the image tests both run
+# this script, so what is tested is what is built.
+set -eu
+bindir=$1
+name=${2:-proxy-init}
+here=$(cd "$(dirname "$0")" && pwd)
+
+ctx=$(mktemp -d)
+trap 'rm -rf "$ctx"' EXIT
+cp "$bindir/proxy-init" "$ctx/proxy-init"
+cp "$bindir/proxy-init" "$ctx/proxy-init-netadmin"
+# +ep: permitted, and effective at exec (the binary is capability-dumb: it
+# does not raise capabilities itself).
+setcap cap_net_admin+ep "$ctx/proxy-init-netadmin"
+
+for target in nonroot netadmin; do
+	podman build --quiet --network none --pull=never -f "$here/Containerfile" \
+		--target "$target" -t "$name:$target" "$ctx"
+done
