@@ -19,6 +19,7 @@ import (
 // --simulate does) and actually sent, and the two must agree on every flow:
 // redirected to the proxy that answered, with the original destination it
 // read; or not redirected, and answered by the dialled listener or refused.
+// The rules are read as explain reads them, through pod.Inspect.
 // The reference side is not run: it is the matrix's business, and explain
 // is checked against the kernel alone. The matrix's broken-rule case is in
 // too, so explain of the live rules is seen to follow what is installed
@@ -58,9 +59,14 @@ func TestExplainAgreesWithConnections(t *testing.T) {
 		last := c.Steps[len(c.Steps)-1]
 		// The namespace still exists: topologies are removed when the
 		// case's subtest ends, after this check.
-		rep, err := pod.Run(context.Background(), pod.Request{Op: pod.Show, NetNS: tp.PodPath(), Config: last})
+		rep, err := pod.Run(context.Background(), pod.Request{Op: pod.Inspect, NetNS: tp.PodPath(), Config: last})
 		if err != nil {
-			t.Fatalf("read live rules: %v", err)
+			t.Fatalf("inspect: %v", err)
+		}
+		// What explain prints before the path: the live rules differ
+		// from the configuration exactly when the case broke them.
+		if (rep.Diff != "") != (c.Mutate != nil) {
+			t.Errorf("live rules differ from the last step's configuration: %q (mutated case: %v)", rep.Diff, c.Mutate != nil)
 		}
 		plan, err := nat.Plan(last)
 		if err != nil {
