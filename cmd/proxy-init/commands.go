@@ -26,9 +26,10 @@ var commands []command
 func init() {
 	commands = []command{
 		{"apply", "(default) install the rules, replacing ours if they differ", podCommand(pod.Apply)},
+		{"explain", "say why one connection is (not) redirected: --inbound|--outbound --to ADDR:PORT", runExplain},
 		{"help", "print this help", runHelp},
 		{"remove", "delete our tables (and nothing else)", podCommand(pod.Remove)},
-		{"show", "print the live rules of our tables with their counters", podCommand(pod.Show)},
+		{"show", "print the live rules of our tables with their counters (--format mermaid|dot: draw them)", runShow},
 		{"validate", "check that outbound TCP is redirected (its own flags: proxy-init validate --help)", validateNotFirst},
 		{"verify", "exit 0 if the live rules equal the configuration, 3 with a diff if not", podCommand(pod.Verify)},
 		{"version", "print the version (also --version)", runVersion},

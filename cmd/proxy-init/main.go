@@ -40,6 +40,8 @@ type env struct {
 	log            *slog.Logger
 	// json: the final error is written as a JSON log record.
 	json bool
+	// view holds explain's flags and show's --format (explain.go).
+	view *viewOptions
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -50,9 +52,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var o options
 	fs := newFlagSet(&o)
+	view := addViewFlags(fs)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	e := &env{o: &o, fs: fs, stdout: stdout, stderr: stderr, json: wantsJSON(args)}
+	e := &env{o: &o, fs: fs, stdout: stdout, stderr: stderr, json: wantsJSON(args), view: view}
 	// pflag takes flags anywhere on the line, so the command word may come
 	// first, last or between flags: it is the first positional argument.
 	if err := fs.Parse(args); err != nil {
@@ -72,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if len(rest) > 0 {
 		return e.fail(&usageError{unexpected(args, rest[0])})
+	}
+	if err := view.onlyFor(name, fs); err != nil {
+		return e.fail(err)
 	}
 	log, warn, err := newLogger(stderr, o.logFormat, o.logLevel)
 	if err != nil {

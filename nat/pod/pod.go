@@ -34,6 +34,10 @@ const (
 	Verify
 	// Show reads the live rules, with counters, into Report.Live.
 	Show
+	// Inspect reads what explain needs: the live rules (Report.Live),
+	// their difference from the configuration (Report.Diff) and the base
+	// chains of other tables (Report.Foreign). It writes nothing.
+	Inspect
 )
 
 func (o Op) String() string {
@@ -46,6 +50,8 @@ func (o Op) String() string {
 		return "verify"
 	case Show:
 		return "show"
+	case Inspect:
+		return "inspect"
 	}
 	return fmt.Sprintf("op(%d)", int(o))
 }
@@ -100,8 +106,12 @@ type Report struct {
 	Removed bool
 	// Live is what Show read.
 	Live *nat.Ruleset
-	// Diff is Verify's line diff (- configured, + live); empty when equal.
+	// Diff is Verify's and Inspect's line diff (- configured, + live);
+	// empty when equal.
 	Diff string
+	// Foreign is what Inspect found of other tables' base chains, of every
+	// family and hook: explain says which share our hooks.
+	Foreign []nat.BaseChain
 	// Warnings are the conditions noticed, in order.
 	Warnings []Warning
 }
@@ -176,10 +186,40 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		}
 		return rep, err
 	}
+	if req.Op == Inspect {
+		return rep, inspect(rep, client, nsFD, log)
+	}
 	if req.Op != Apply {
 		return rep, fmt.Errorf("pod: unknown operation %v", req.Op)
 	}
 	return rep, apply(ctx, rep, client, req, nsFD, log)
+}
+
+// inspect reads the live rules once and compares them with the plan, as
+// Verify does, so that what is explained is what was compared; then the
+// other tables' base chains, and whether a legacy nat table exists, which
+// no nf_tables dump shows.
+func inspect(rep *Report, client *nat.Client, nsFD int, log *slog.Logger) error {
+	var err error
+	if rep.Live, err = client.Live(); err != nil {
+		return err
+	}
+	rep.Diff = nat.Diff(rep.Plan.Listing(false), rep.Live.Listing(false))
+	chains, err := client.BaseChains()
+	if err != nil {
+		return err
+	}
+	for _, c := range chains {
+		if !c.Ours() {
+			rep.Foreign = append(rep.Foreign, c)
+		}
+	}
+	if legacy, err := nat.LegacyNATPresent(nsFD); err != nil {
+		log.Debug("could not check for legacy iptables", "error", err)
+	} else if legacy {
+		rep.warn(log, WarnLegacyNAT, "legacy iptables nat rules exist in this namespace; they run on the same hooks and are not evaluated")
+	}
+	return nil
 }
 
 func (r *Report) warn(log *slog.Logger, code, msg string) {

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/pod"
+	"github.com/spf13/pflag"
+)
+
+// viewOptions are the flags of explain, and show's --format. Their names
+// cannot clash with the configuration flags, which explain takes too (to
+// plan with --simulate, and to say how the live rules differ from them):
+// -u is the proxy's uid and -o the outgoing proxy port.
+type viewOptions struct {
+	inbound, outbound bool
+	from, to          string
+	asUID, asGID      int64
+	oif               string
+	output            string
+	format            string
+}
+
+// viewFlags are the flags addViewFlags declares, by the commands that
+// take them; onlyFor refuses them elsewhere.
+var viewFlags = map[string][]string{
+	"explain": {"inbound", "outbound", "from", "to", "as-uid", "as-gid", "oif", "output", "format"},
+	"show":    {"format"},
+}
+
+// addViewFlags declares explain's flags and show's --format. The command
+// word may come anywhere on the line, so they are declared for every
+// command before parsing, and onlyFor refuses them where they mean nothing.
+func addViewFlags(fs *pflag.FlagSet) *viewOptions {
+	v := &viewOptions{}
+	fs.BoolVar(&v.inbound, "inbound", false, "explain: a connection arriving from the network (hook prerouting)")
+	fs.BoolVar(&v.outbound, "outbound", false, "explain: a connection a process in the pod opens (hook output)")
+	fs.StringVar(&v.from, "from", "", "explain: the connection's source ADDR[:PORT] (inbound: the remote peer)")
+	fs.StringVar(&v.to, "to", "", "explain: the connection's destination ADDR:PORT")
+	fs.Int64Var(&v.asUID, "as-uid", nat.NoID, "explain --outbound: uid of the sending process (-1: not given)")
+	fs.Int64Var(&v.asGID, "as-gid", nat.NoID, "explain --outbound: gid of the sending process (-1: not given)")
+	fs.StringVar(&v.oif, "oif", "", "explain --outbound: interface the connection leaves through (default: lo for a loopback destination, else not lo)")
+	fs.StringVar(&v.output, "output", "text", "explain: text or json")
+	fs.StringVar(&v.format, "format", "", "show: nft (default), mermaid or dot, drawing the chains; explain: mermaid or dot, with the connection's path (--simulate: the plan of the flags)")
+	return v
+}
+
+// onlyFor refuses a view flag given to a command that does not take it.
+func (v *viewOptions) onlyFor(cmd string, fs *pflag.FlagSet) error {
+	for _, n := range viewFlags["explain"] {
+		if fs.Changed(n) && !slices.Contains(viewFlags[cmd], n) {
+			owner := "explain"
+			if n == "format" {
+				owner = "explain and show"
+			}
+			return &nat.ConfigError{Flag: "--" + n, Value: fs.Lookup(n).Value.String(), Reason: "applies to " + owner + " only, not to " + cmd}
+		}
+	}
+	return nil
+}
+
+// flow turns explain's flags into the connection to explain. Errors name
+// the flag and the value, as the configuration's do.
+func (v *viewOptions) flow() (nat.Flow, error) {
+	f := nat.Flow{UID: v.asUID, GID: v.asGID, OIF: v.oif}
+	switch {
+	case v.inbound == v.outbound:
+		return f, &nat.ConfigError{Flag: "--inbound/--outbound", Value: fmt.Sprintf("%v/%v", v.inbound, v.outbound), Reason: "give exactly one of them"}
+	case v.outbound:
+		f.Direction = nat.Outbound
+	}
+	if v.to == "" {
+		return f, &nat.ConfigError{Flag: "--to", Value: "", Reason: "the destination ADDR:PORT is required, e.g. 10.0.0.5:8080 or [fd00::5]:8080"}
+	}
+	var err error
+	if f.Dst, err = netip.ParseAddrPort(v.to); err != nil || f.Dst.Port() == 0 {
+		return f, &nat.ConfigError{Flag: "--to", Value: v.to, Reason: "must be ADDR:PORT with a port of 1-65535, e.g. 10.0.0.5:8080 or [fd00::5]:8080", Err: err}
+	}
+	if v.from != "" {
+		if f.Src, err = netip.ParseAddrPort(v.from); err != nil {
+			a, err2 := netip.ParseAddr(v.from)
+			if err2 != nil {
+				return f, &nat.ConfigError{Flag: "--from", Value: v.from, Reason: "must be ADDR or ADDR:PORT", Err: err2}
+			}
+			f.Src = netip.AddrPortFrom(a, 0)
+		}
+		if f.Src.Addr().Is4() != f.Dst.Addr().Is4() {
+			return f, &nat.ConfigError{Flag: "--from", Value: v.from, Reason: "is not of the family of --to " + v.to}
+		}
+	}
+	for _, id := range []struct {
+		flag string
+		v    int64
+	}{{"--as-uid", v.asUID}, {"--as-gid", v.asGID}} {
+		if id.v < nat.NoID || id.v > 1<<32-2 {
+			return f, &nat.ConfigError{Flag: id.flag, Value: fmt.Sprint(id.v), Reason: "must be -1 (not given) or an id between 0 and 4294967294"}
+		}
+		if id.v != nat.NoID && v.inbound {
+			return f, &nat.ConfigError{Flag: id.flag, Value: fmt.Sprint(id.v), Reason: "applies to --outbound only: an arriving packet has no local socket"}
+		}
+	}
+	if v.oif != "" && v.inbound {
+		return f, &nat.ConfigError{Flag: "--oif", Value: v.oif, Reason: "applies to --outbound only: an arriving packet has no output interface at prerouting"}
+	}
+	if len(v.oif) > 15 {
+		return f, &nat.ConfigError{Flag: "--oif", Value: v.oif, Reason: "an interface name has at most 15 characters"}
+	}
+	return f, nil
+}
+
+func (v *viewOptions) check(cmd string) error {
+	ok := v.format == "dot" || v.format == "mermaid" || (cmd == "show" && (v.format == "nft" || v.format == "")) || (cmd == "explain" && v.format == "")
+	if !ok {
+		return &nat.ConfigError{Flag: "--format", Value: v.format, Reason: "must be mermaid or dot"}
+	}
+	if cmd == "explain" {
+		switch {
+		case v.output != "text" && v.output != "json":
+			return &nat.ConfigError{Flag: "--output", Value: v.output, Reason: "must be text or json"}
+		case v.output == "json" && v.format != "":
+			return &nat.ConfigError{Flag: "--output", Value: v.output, Reason: "a diagram (--format " + v.format + ") has no json form"}
+		}
+	}
+	return nil
+}
+
+// runShow is show: the listing in nft syntax, or with --format a diagram
+// (with --simulate, of the flags' plan, touching nothing).
+func runShow(e *env) int {
+	if f := e.view.format; f == "" || f == "nft" {
+		return podCommand(pod.Show)(e)
+	}
+	return runView("show", e)
+}
+
+func runExplain(e *env) int { return runView("explain", e) }
+
+// runView runs explain, or show with a diagram format: one pod.Run that
+// reads the live rules (or, with --simulate, plans the flags and touches
+// nothing), then the pure evaluation and rendering.
+func runView(cmd string, e *env) int {
+	v := e.view
+	if err := v.check(cmd); err != nil {
+		return e.fail(err)
+	}
+	var flow nat.Flow
+	if cmd == "explain" {
+		var err error
+		if flow, err = v.flow(); err != nil {
+			return e.fail(err)
+		}
+	}
+	cfg, err := e.o.toConfig()
+	if err != nil {
+		return e.fail(err)
+	}
+	noteIgnoredFlags(e.fs, e.log)
+	req := pod.Request{Op: pod.Show, Config: cfg, NetNS: e.o.netns, Logger: e.log}
+	switch {
+	case e.o.simulate:
+		// The plan of the flags, as apply --simulate computes it.
+		req.Op, req.Simulate = pod.Apply, true
+	case cmd == "explain":
+		req.Op = pod.Inspect
+	}
+	rep, err := pod.Run(context.Background(), req)
+	if err != nil {
+		return e.fail(err)
+	}
+	rules, source := rep.Live, "live"
+	if e.o.simulate {
+		rules, source = rep.Plan, "plan"
+	}
+	if cmd == "show" {
+		fmt.Fprint(e.stdout, draw(rules, nil, v.format))
+		return exitOK
+	}
+	tr, err := nat.Explain(rules, flow)
+	if err != nil {
+		return e.fail(&nat.ConfigError{Flag: "--to", Value: v.to, Reason: err.Error(), Err: err})
+	}
+	tr.NoteOthers(rep.Foreign)
+	if v.format != "" {
+		fmt.Fprint(e.stdout, draw(rules, tr, v.format))
+		return exitOK
+	}
+	var warnings []string
+	for _, w := range rep.Warnings {
+		warnings = append(warnings, w.Message)
+	}
+	if v.output == "json" {
+		out := explainJSON{Trace: tr, Source: source, Diff: rep.Diff, Warnings: warnings}
+		b, err := json.MarshalIndent(out, "", "  ")
+		if err != nil {
+			return e.fail(fmt.Errorf("encode the explanation: %w", err))
+		}
+		fmt.Fprintf(e.stdout, "%s\n", b)
+		return exitOK
+	}
+	writeExplanation(e.stdout, flow, tr, source, rep.Diff, warnings)
+	return exitOK
+}
+
+// explainJSON is explain's --output json: the trace's keys (verdict, port,
+// decided_by, path, ...) and what was read besides it.
+type explainJSON struct {
+	*nat.Trace
+	// Source is "live" (read from the kernel) or "plan" (--simulate).
+	Source string `json:"source"`
+	// Diff is the difference of the live rules from the flags' plan.
+	Diff     string   `json:"diff,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+func draw(rs *nat.Ruleset, tr *nat.Trace, format string) string {
+	if format == "dot" {
+		return rs.Dot(tr)
+	}
+	return rs.Mermaid(tr)
+}
+
+// writeExplanation prints, in order: how the live rules differ from the
+// flags, what else runs on the hook, the path rule by rule, what was
+// assumed, and the outcome.
+func writeExplanation(w io.Writer, f nat.Flow, tr *nat.Trace, source, diff string, warnings []string) {
+	if diff != "" {
+		fmt.Fprintf(w, "the live rules differ from the configuration of these flags (- configured, + live); explaining the live rules:\n%s\n", diff)
+	}
+	for _, m := range warnings {
+		fmt.Fprintf(w, "warning: %s\n", m)
+	}
+	if len(tr.Others) > 0 {
+		fmt.Fprintf(w, "other NAT chains on this hook (not evaluated):\n")
+		for _, o := range tr.Others {
+			fmt.Fprintf(w, "  table %s %s chain %s, hook %s priority %d: %s\n", o.Family, o.Table, o.Chain, o.Hook, o.Priority, o.Effect)
+		}
+	}
+	from := "any source"
+	if f.Src.Addr().IsValid() {
+		from = f.Src.Addr().String()
+		if f.Src.Port() != 0 {
+			from = f.Src.String()
+		}
+	}
+	rules := "live rules"
+	if source == "plan" {
+		rules = "--simulate: the plan of these flags"
+	}
+	fmt.Fprintf(w, "%s TCP %s -> %s, table %s (%s):\n", tr.Direction, from, f.Dst, tr.Table, rules)
+	for _, s := range tr.Path {
+		indent := strings.Repeat("  ", s.Depth+1)
+		mark := "no match"
+		if s.Matched {
+			mark = "MATCH"
+		}
+		name := s.Comment
+		if name == "" {
+			name = "(not ours)"
+		}
+		fmt.Fprintf(w, "%s%s[%d] %s: %s\n%s    %s\n%s    because %s\n", indent, s.Chain, s.Index, name, mark, indent, s.Rule, indent, s.Reason)
+	}
+	for _, n := range tr.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	switch {
+	case tr.Verdict == nat.VerdictDrop:
+		fmt.Fprintf(w, "result: dropped, by %s\n", tr.DecidedBy)
+	case tr.Redirected():
+		fmt.Fprintf(w, "result: redirected to :%d by %s; the proxy sees the original destination %s (SO_ORIGINAL_DST)\n", tr.Port, tr.DecidedBy, tr.OriginalDst)
+	case tr.DecidedBy == nat.DecidedByPolicy:
+		fmt.Fprintf(w, "result: not redirected (%s): no rule of ours decided, the chain's policy did; the connection goes to %s itself\n", tr.Verdict, f.Dst)
+	default:
+		fmt.Fprintf(w, "result: not redirected (%s), by %s; the connection goes to %s itself\n", tr.Verdict, tr.DecidedBy, f.Dst)
+	}
+}
