@@ -109,3 +109,15 @@ func TestPodmanPodWithoutInit(t *testing.T) {
 		t.Fatalf("pod status does not show the validator's exit 95:\n%s", status)
 	}
 }
+
+// TestImageConfig: both images run /proxy-init as 65534:65534 unless the
+// pod says otherwise, in one layer (rootfs checks it holds only the binary).
+func TestImageConfig(t *testing.T) {
+	images(t)
+	for _, image := range []string{nonroot, netadmin} {
+		cfg := mustPodman(t, "image", "inspect", "--format", "{{.Config.User}} {{json .Config.Entrypoint}} {{len .RootFS.Layers}}", image)
+		if cfg != `65534:65534 ["/proxy-init"] 1` {
+			t.Errorf("%s: user, entrypoint, layers = %s; want 65534:65534 [\"/proxy-init\"] 1", image, cfg)
+		}
+	}
+}

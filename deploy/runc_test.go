@@ -29,6 +29,10 @@ func rootfs(t *testing.T, image string) string {
 	if out, err := exec.Command("cp", "-a", "--preserve=all", mnt, dir).CombinedOutput(); err != nil {
 		t.Fatalf("copy the image's root filesystem: %v\n%s", err, out)
 	}
+	// The image holds the binary and nothing else.
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 1 || entries[0].Name() != "proxy-init" {
+		t.Fatalf("%s root filesystem: %v %v; want only proxy-init", image, entries, err)
+	}
 	for _, d := range []string{"proc", "dev", "sys"} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
