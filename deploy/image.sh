@@ -13,11 +13,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
-cp "$bindir/proxy-init" "$ctx/proxy-init"
-cp "$bindir/proxy-init" "$ctx/proxy-init-netadmin"
+mkdir "$ctx/nonroot" "$ctx/netadmin"
+cp "$bindir/proxy-init" "$ctx/nonroot/proxy-init"
+# The CNI plugin binary, for installers that copy it out of the image.
+if [ -e "$bindir/proxy-init-cni" ]; then
+	cp "$bindir/proxy-init-cni" "$ctx/nonroot/proxy-init-cni"
+fi
+cp "$bindir/proxy-init" "$ctx/netadmin/proxy-init"
 # +ep: permitted, and effective at exec (the binary is capability-dumb: it
 # does not raise capabilities itself).
-setcap cap_net_admin+ep "$ctx/proxy-init-netadmin"
+setcap cap_net_admin+ep "$ctx/netadmin/proxy-init"
 
 for target in nonroot netadmin; do
 	podman build --quiet --network none --pull=never -f "$here/Containerfile" \
