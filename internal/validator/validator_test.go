@@ -169,7 +169,12 @@ func TestTokenServedToEveryConnection(t *testing.T) {
 	defer cancel()
 	listen := netip.MustParseAddrPort("127.0.0.1:4140")
 	done := make(chan error, 1)
-	go func() { done <- check(t, tp, ctx, listen, unanswered4) }()
+	// Not check: t.Fatal must not be called from this goroutine.
+	go func() {
+		done <- tp.Do(topology.Pod, func() error {
+			return validator.Run(ctx, validator.Options{Listen: listen, Connect: unanswered4})
+		})
+	}()
 	var tokens []string
 	for range 2 {
 		// Retried only until the listener exists.
@@ -183,7 +188,9 @@ func TestTokenServedToEveryConnection(t *testing.T) {
 		tokens = append(tokens, o.Listener+o.OrigDst)
 	}
 	cancel()
-	<-done
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the check held open ended with %v, want cancelled", err)
+	}
 	if tokens[0] != tokens[1] || len(tokens[0]) != validator.TokenLen || strings.Trim(tokens[0], alnum) != "" {
 		t.Fatalf("tokens %q: want the same 63 alphanumerics twice", tokens)
 	}
