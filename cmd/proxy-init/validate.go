@@ -45,6 +45,7 @@ Flags:
 type validateOptions struct {
 	listen, connect, timeout string
 	logLevel, logFormat      string
+	version                  bool
 }
 
 func newValidateFlagSet(o *validateOptions) *pflag.FlagSet {
@@ -55,6 +56,7 @@ func newValidateFlagSet(o *validateOptions) *pflag.FlagSet {
 	fs.StringVar(&o.timeout, "timeout", "10s", "give up after this long (units ms, s, m, h, d, or a Go duration)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error (env "+envValidatorLogLevel+")")
 	fs.StringVar(&o.logFormat, "log-format", "plain", "log format: plain or json (env "+envValidatorLogFormat+")")
+	fs.BoolVarP(&o.version, "version", "V", false, "print the version")
 	return fs
 }
 
@@ -77,6 +79,9 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		return usage(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
+	}
+	if o.version {
+		return runVersion(&env{stdout: stdout})
 	}
 	// As upstream (clap's env): a flag given wins over the variable.
 	levelFrom, formatFrom := "--log-level", "--log-format"

@@ -65,6 +65,9 @@ func TestValidateBadInput(t *testing.T) {
 			t.Errorf("validate %v %s: exit %d (want 2), stderr %q (want one line containing %q)", c.args, c.env, r.code, r.stderr, c.want)
 		}
 	}
+	if r := runBinary(t, "validate", "--version"); r.code != 0 || !strings.HasPrefix(r.stdout, "proxy-init ") {
+		t.Errorf("validate --version: exit %d, stdout %q", r.code, r.stdout)
+	}
 	r := runBinary(t, "validate", "--help")
 	for _, flag := range []string{"--listen-addr", `"0.0.0.0:4140"`, "--connect-addr", `"192.0.2.2:1404"`, "--timeout", `"10s"`, "--log-level", "--log-format"} {
 		if r.code != 0 || !strings.Contains(r.stdout, flag) {
