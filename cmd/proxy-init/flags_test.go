@@ -1,6 +1,10 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+
+	"github.com/proxy-init/netlink-native/nat"
 	"reflect"
 	"testing"
 
@@ -65,5 +69,26 @@ func TestListValueReadsEveryLine(t *testing.T) {
 	}
 	if err := fs.Parse([]string{"--l", `80"`}); err == nil {
 		t.Fatal(`a stray quote was accepted`)
+	}
+}
+
+// One list-item parser: a list flag and the library's Parse*List read every
+// value alike (the same items, or the same refused item).
+func TestListFlagsAndLibraryParseAlike(t *testing.T) {
+	for _, v := range []string{"", "80", "80,90-100", " 80 , 90", "80,,90", ",80,", " , ", "0-1023", "80,abc", "90-80,80", "10.0.0.0/8", "bad"} {
+		var items listValue
+		if err := items.Set(v); err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		fromFlag, errFlag := listItems("--l", items, nat.ParsePortRange)
+		fromLib, errLib := nat.ParsePortList(v)
+		if fmt.Sprint(fromFlag) != fmt.Sprint(fromLib) || (errFlag == nil) != (errLib == nil) {
+			t.Errorf("%q: flag %v, %v; library %v, %v", v, fromFlag, errFlag, fromLib, errLib)
+		}
+		var ce *nat.ConfigError
+		var ie *nat.ListItemError
+		if errFlag != nil && (!errors.As(errFlag, &ce) || !errors.As(errLib, &ie) || ce.Value != ie.Item) {
+			t.Errorf("%q: the flag refuses %v, the library %v: not the same item", v, errFlag, errLib)
+		}
 	}
 }
