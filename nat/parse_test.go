@@ -30,7 +30,10 @@ func TestParsePortList(t *testing.T) {
 		{in: ", ,", want: nil},
 		{in: "1-2-3", wantErr: true},
 		{in: "0x50", wantErr: true},
-		{in: "+80", wantErr: true},
+		{in: "+80", want: []PortRange{{80, 80}}}, // as upstream's strconv.Atoi reads it
+		{in: "+80-+90", want: []PortRange{{80, 90}}},
+		{in: "++80", wantErr: true},
+		{in: "+", wantErr: true},
 	} {
 		got, err := ParsePortList(tc.in)
 		if (err != nil) != tc.wantErr {

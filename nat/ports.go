@@ -45,7 +45,8 @@ func parsePort(s string) (uint16, error) {
 	if s == "" {
 		return 0, fmt.Errorf("missing port number")
 	}
-	n, err := strconv.ParseUint(s, 10, 16)
+	// One leading "+" is allowed, as upstream's strconv.Atoi allows it.
+	n, err := strconv.ParseUint(strings.TrimPrefix(s, "+"), 10, 16)
 	if err != nil {
 		return 0, fmt.Errorf("%q is not a port number between 0 and 65535", s)
 	}

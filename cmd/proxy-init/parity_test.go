@@ -27,6 +27,7 @@ func TestParityAcceptsWhatUpstreamAccepts(t *testing.T) {
 		{"empty item in a subnet list", []string{"--subnets-to-ignore", "10.0.0.0/8,,192.168.0.0/16"}, []string{"--subnets-to-ignore", "10.0.0.0/8,192.168.0.0/16"}, ""},
 		{"subnet with host bits is masked", []string{"--subnets-to-ignore", "10.1.2.3/16,fd00::1/8"}, []string{"--subnets-to-ignore", "10.1.0.0/16,fd00::/8"}, "warning=subnet-host-bits"},
 		{"port range from 0", []string{"--inbound-ports-to-ignore", "0-1023"}, nil, ""},
+		{"a port with a plus sign", []string{"--inbound-ports-to-ignore", "+4190,+4191"}, []string{"--inbound-ports-to-ignore", "4190,4191"}, ""},
 		{"port 0 listed", []string{"-r", "0,8080", "--outbound-ports-to-ignore", "0"}, nil, ""},
 		{"uid and gid below -1 mean none", []string{"--proxy-uid=-5", "--proxy-gid=-7"}, []string{"--proxy-uid=0", "--proxy-gid=0"}, ""},
 		{"upstream's log level names", []string{"--log-level", "warning"}, nil, ""},
