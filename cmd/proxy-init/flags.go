@@ -114,6 +114,7 @@ func (o *options) toConfig() (nat.Config, error) {
 	}
 	// Any uid or gid <= 0 means no exception, as upstream's "> 0" test
 	// makes it; the largest is checked by nat.Validate.
+
 	// The kernel stores the timeout in jiffies in an int: beyond this many
 	// seconds it refuses the write (EINVAL) at HZ=1000, after our rules are
 	// installed, so the value is refused here, before anything changes.
