@@ -4,7 +4,7 @@ BIN := bin/proxy-init
 # What `proxy-init --version` prints.
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 # Fuzz targets run briefly by `make test`: package:FuzzName pairs.
-FUZZ_TARGETS ?= ./nat/:FuzzParsePortRange ./nat/:FuzzParsePortList ./nat/:FuzzParsePrefix ./nat/:FuzzConfigRender ./nat/:FuzzConfigApply
+FUZZ_TARGETS ?= ./nat/:FuzzParsePortRange ./nat/:FuzzParsePortList ./nat/:FuzzParsePrefix ./nat/:FuzzConfigRender ./nat/kernel/:FuzzConfigApply
 FUZZTIME ?= 10s
 
 build:
@@ -27,7 +27,7 @@ unit:
 # The tests of a Client shared between goroutines, under the race detector
 # (which needs cgo): without it they only catch gross failures.
 race:
-	CGO_ENABLED=1 $(GO) test -race -count=1 -run 'Concurrent' ./nat/
+	CGO_ENABLED=1 $(GO) test -race -count=1 -run 'Concurrent' ./nat/kernel/
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

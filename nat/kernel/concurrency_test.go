@@ -1,4 +1,4 @@
-package nat_test
+package kernel_test
 
 import (
 	"bytes"
