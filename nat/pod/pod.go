@@ -22,7 +22,6 @@ import (
 	"os"
 
 	"github.com/proxy-init/netlink-native/nat"
-	"github.com/proxy-init/netlink-native/nat/kernel"
 )
 
 // Op is what Run does to the namespace.
@@ -217,26 +216,7 @@ func engine(ctx context.Context, req Request, log *slog.Logger) (nat.Engine, fun
 		}
 		return req.Engine, func() {}, nil
 	}
-	var target kernel.Target
-	switch {
-	case req.NetNS != "" && req.NetNSFile != nil:
-		return nil, nil, errors.New("pod: Request.NetNS and Request.NetNSFile are exclusive")
-	case req.NetNS != "":
-		target = kernel.AtPath(req.NetNS)
-	case req.NetNSFile != nil:
-		target = kernel.AtFD(int(req.NetNSFile.Fd()))
-	}
-	c, err := kernel.Open(ctx, target, kernel.Options{Logger: log})
-	if err != nil {
-		if req.NetNS != "" && nat.OpOf(err) == nat.OpOpenNamespace {
-			// A path that is not a namespace is bad input, named by the flag.
-			var ke *nat.KernelError
-			errors.As(err, &ke)
-			return nil, nil, &nat.ConfigError{Flag: "--netns", Value: req.NetNS, Reason: ke.Err.Error(), Err: err}
-		}
-		return nil, nil, err
-	}
-	return c, func() { c.Close() }, nil
+	return openKernel(ctx, req, log)
 }
 
 // inspect reads the live rules once and compares them with the plan, as
