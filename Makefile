@@ -1,4 +1,4 @@
-.PHONY: build image test unit race fuzz demo integration bench clean
+.PHONY: build image test portable unit race fuzz demo integration bench clean
 GO ?= go
 BIN := bin/proxy-init
 # What `proxy-init --version` prints.
@@ -19,7 +19,13 @@ image: build
 # Every test: unit tests, kernel tests in throwaway namespaces (root), the
 # integration matrix, the shared-client tests under -race, and a short run of
 # each fuzz target.
-test: build image unit race fuzz
+test: build image portable unit race fuzz
+
+# The pure planner, the Fake and pod's Fake path build and vet on any GOOS;
+# only nat/kernel (and what uses it) is Linux's.
+portable:
+	GOOS=darwin $(GO) vet ./nat/ ./nat/pod/ ./nat/nattest/
+	GOOS=windows $(GO) vet ./nat/
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./...

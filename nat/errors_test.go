@@ -15,9 +15,9 @@ import (
 // the README's hints follow from them.
 func TestErrorClassification(t *testing.T) {
 	for _, tc := range []struct {
-		err                          error
+		err                         error
 		permission, policy, feature bool
-		hint                         string
+		hint                        string
 	}{
 		{NewKernelError(OpCreateChain, KindPermission, syscall.EPERM), true, false, false, "CAP_NET_ADMIN"},
 		{NewKernelError(OpEnterNamespace, KindPermission, syscall.EPERM), true, false, false, "CAP_SYS_ADMIN"},
