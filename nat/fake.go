@@ -38,6 +38,7 @@ type Fake struct {
 	// OpCreateTable for a write, OpDeleteTable for Remove, OpProbe,
 	// OpSysctl); an error it returns is that step's failure, and nothing
 	// changes. Return a *KernelError (NewKernelError) to act as the kernel.
+	// It is called with the fake locked: it must not call the fake.
 	Fail func(op Op) error
 
 	// Writes counts the transactions committed.
