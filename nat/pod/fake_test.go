@@ -157,6 +157,22 @@ func TestRunOnTheFake(t *testing.T) {
 		}
 	})
 
+	t.Run("check: refused or not, nothing is written", func(t *testing.T) {
+		f := nat.NewFake()
+		if _, err := pod.Run(ctx, pod.Request{Op: pod.Check, Config: cfg, Engine: f}); err != nil || f.Writes != 0 {
+			t.Fatalf("check: %v, writes %d", err, f.Writes)
+		}
+		f.Fail = func(op nat.Op) error {
+			if op == nat.OpCreateTable {
+				return nat.NewKernelError(nat.OpAddRule, nat.KindMissingFeature, syscall.EOPNOTSUPP)
+			}
+			return nil
+		}
+		if _, err := pod.Run(ctx, pod.Request{Op: pod.Check, Config: cfg, Engine: f}); !nat.IsMissingFeature(err) || f.Writes != 0 {
+			t.Fatalf("refused check: %v, writes %d", err, f.Writes)
+		}
+	})
+
 	t.Run("a cancelled context touches nothing", func(t *testing.T) {
 		f := nat.NewFake()
 		cctx, cancel := context.WithCancel(ctx)

@@ -41,6 +41,10 @@ const (
 	// their difference from the configuration (Report.Diff) and the base
 	// chains of other tables (Report.Foreign). It writes nothing.
 	Inspect
+	// Check asks the kernel whether Apply would be accepted: the batch is
+	// validated and aborted (nft --check), nothing changes. A refusal is
+	// Run's error, classified as Apply's would be.
+	Check
 )
 
 func (o Op) String() string {
@@ -55,6 +59,8 @@ func (o Op) String() string {
 		return "show"
 	case Inspect:
 		return "inspect"
+	case Check:
+		return "check"
 	}
 	return fmt.Sprintf("op(%d)", int(o))
 }
@@ -153,7 +159,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		return rep, err
 	}
 	rep.Plan = plan
-	if req.Op == Apply || req.Op == Verify {
+	if req.Op == Apply || req.Op == Verify || req.Op == Check {
 		rep.warnAll(log, configWarnings(req.Config))
 	}
 	if req.Simulate {
@@ -198,6 +204,9 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 			log.Info("live rules match the configuration")
 		}
 		return rep, nil
+	}
+	if req.Op == Check {
+		return rep, eng.Check(ctx, rep.Plan)
 	}
 	if req.Op == Inspect {
 		return rep, inspect(ctx, rep, eng, host, log)
