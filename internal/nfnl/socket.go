@@ -59,8 +59,15 @@ func Open(nsFD int) (*Socket, error) {
 // DefaultTimeout bounds each wait for the kernel when no deadline is set.
 const DefaultTimeout = 30 * time.Second
 
-// ErrTimeout is returned when the kernel has not answered by the deadline.
-var ErrTimeout = fmt.Errorf("no answer from the kernel in time: %w", os.ErrDeadlineExceeded)
+// ErrTimeout is returned when the kernel has not answered by the deadline;
+// it matches os.ErrDeadlineExceeded. (A type, not fmt.Errorf: package
+// initialisation is part of every pod's start.)
+var ErrTimeout error = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "no answer from the kernel in time" }
+func (timeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
 
 // SetDeadline bounds every later wait for an answer: until t, or for
 // DefaultTimeout each when t is zero. The socket blocks in recvfrom outside
