@@ -1,10 +1,10 @@
-.PHONY: build image test unit race fuzz demo integration bench clean
+.PHONY: build image test portable unit race fuzz demo integration bench clean
 GO ?= go
 BIN := bin/proxy-init
 # What `proxy-init --version` prints.
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 # Fuzz targets run briefly by `make test`: package:FuzzName pairs.
-FUZZ_TARGETS ?= ./nat/:FuzzParsePortRange ./nat/:FuzzParsePortList ./nat/:FuzzParsePrefix ./nat/:FuzzConfigRender ./nat/:FuzzConfigApply
+FUZZ_TARGETS ?= ./nat/:FuzzParsePortRange ./nat/:FuzzParsePortList ./nat/:FuzzParsePrefix ./nat/:FuzzConfigRender ./nat/kernel/:FuzzConfigApply
 FUZZTIME ?= 10s
 
 build:
@@ -19,7 +19,13 @@ image: build
 # Every test: unit tests, kernel tests in throwaway namespaces (root), the
 # integration matrix, the shared-client tests under -race, and a short run of
 # each fuzz target.
-test: build image unit race fuzz
+test: build image portable unit race fuzz
+
+# The pure planner, the Fake and pod's Fake path build and vet on any GOOS;
+# only nat/kernel (and what uses it) is Linux's.
+portable:
+	GOOS=darwin $(GO) vet ./nat/ ./nat/pod/ ./nat/nattest/
+	GOOS=windows $(GO) vet ./nat/
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
@@ -27,7 +33,7 @@ unit:
 # The tests of a Client shared between goroutines, under the race detector
 # (which needs cgo): without it they only catch gross failures.
 race:
-	CGO_ENABLED=1 $(GO) test -race -count=1 -run 'Concurrent' ./nat/
+	CGO_ENABLED=1 $(GO) test -race -count=1 -run 'Concurrent' ./nat/kernel/
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -1,27 +1,22 @@
 package nat
 
 import (
+	"flag"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
-
-	"github.com/proxy-init/netlink-native/internal/nfnl"
-	"github.com/proxy-init/netlink-native/internal/testns"
 )
 
-// SetBeforeCommit installs a hook that sees, and may alter, every batch the
-// client is about to send. Tests use it to make the kernel refuse a batch.
-func SetBeforeCommit(c *Client, hook func(*nfnl.Batch)) { c.beforeCommit = hook }
+// Helpers of nat's own tests, internal and external (nat_test sees the
+// exported ones). The kernel tests use internal/testcfg, which cannot be
+// imported here (it imports nat); TestFullConfigsAgree keeps
+// testcfg.Full equal to fullConfig.
 
-// OpenClient opens a client in the namespace, closed when the test ends.
-func OpenClient(t testing.TB, ns *testns.NS) *Client {
-	t.Helper()
-	c, err := NewClient(Options{NetNSFD: ns.FD()})
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// Update reports whether -update was given.
+func Update() bool { return *update }
 
 // MustPlan plans a configuration that must be valid.
 func MustPlan(t testing.TB, c Config) *Ruleset {
@@ -33,39 +28,38 @@ func MustPlan(t testing.TB, c Config) *Ruleset {
 	return rs
 }
 
-// MustApply applies a plan that must succeed and returns what Apply did.
-func MustApply(t testing.TB, c *Client, rs *Ruleset) Outcome {
+// FullConfig exercises every kind of rule and set.
+func FullConfig() Config { return fullConfig() }
+
+func fullConfig() Config {
+	c := DefaultConfig()
+	c.ProxyGID = 2103
+	c.PortsToRedirect = []PortRange{{8080, 8080}, {9000, 9010}}
+	c.InboundPortsToIgnore = []PortRange{{4190, 4190}, {4191, 4191}, {25, 25}}
+	c.OutboundPortsToIgnore = []PortRange{{443, 443}, {1000, 2000}, {65535, 65535}}
+	c.InboundSubnetsToIgnore = []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+		netip.MustParsePrefix("fd00::/8"),
+	}
+	c.OutboundSubnetsToIgnore = []netip.Prefix{
+		netip.MustParsePrefix("169.254.169.254/32"), netip.MustParsePrefix("2001:db8::/32"),
+	}
+	return c
+}
+
+func golden(t *testing.T, name, got string) {
 	t.Helper()
-	out, err := c.Apply(rs)
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("Apply: %v", err)
+		t.Fatalf("%v (run go test -update to create it)", err)
 	}
-	return out
-}
-
-// DisjointSubnets returns n IPv4 /24s and n IPv6 /64s, none adjacent to
-// another, so that none merge and each is its own interval.
-func DisjointSubnets(n int, v4base, v6base string) []netip.Prefix {
-	b4 := netip.MustParseAddr(v4base).As4()
-	b6 := netip.MustParseAddr(v6base).As16()
-	out := make([]netip.Prefix, 0, 2*n)
-	for i := range n {
-		a4 := b4
-		a4[1] += byte(i >> 7)
-		a4[2] = byte(i&127) * 2
-		out = append(out, netip.PrefixFrom(netip.AddrFrom4(a4), 24))
-		a6 := b6
-		a6[6], a6[7] = byte(i>>7), byte(i&127)*2
-		out = append(out, netip.PrefixFrom(netip.AddrFrom16(a6), 64))
+	if d := Diff(string(want), got); d != "" {
+		t.Fatalf("%s differs from golden (- golden, + got):\n%s", name, d)
 	}
-	return out
-}
-
-// EveryOtherPort returns the ports first, first+2, ... up to 65535.
-func EveryOtherPort(first int) []PortRange {
-	var out []PortRange
-	for p := first; p <= 65535; p += 2 {
-		out = append(out, PortRange{First: uint16(p), Last: uint16(p)})
-	}
-	return out
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/proxy-init/netlink-native/internal/testns"
+	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/nat"
 )
 
@@ -110,48 +110,14 @@ func FuzzParsePrefix(f *testing.F) {
 	})
 }
 
-// fuzzConfig builds a configuration from fuzzed flag values the way the CLI
-// does; ok is false when the CLI would refuse a value before planning.
-func fuzzConfig(in, out uint16, uid, gid int64, redirect, inIgnore, outIgnore, subnets, outSubnets string, ipv6 bool) (cfg nat.Config, ok bool) {
-	cfg = nat.Config{InboundProxyPort: in, OutboundProxyPort: out, ProxyUID: uid, ProxyGID: gid, IPv6: ipv6}
-	var err error
-	for _, l := range []struct {
-		s   string
-		dst *[]nat.PortRange
-	}{{redirect, &cfg.PortsToRedirect}, {inIgnore, &cfg.InboundPortsToIgnore}, {outIgnore, &cfg.OutboundPortsToIgnore}} {
-		if *l.dst, err = nat.ParsePortList(l.s); err != nil {
-			return cfg, false
-		}
-	}
-	if cfg.InboundSubnetsToIgnore, err = nat.ParsePrefixList(subnets); err != nil {
-		return cfg, false
-	}
-	if cfg.OutboundSubnetsToIgnore, err = nat.ParsePrefixList(outSubnets); err != nil {
-		return cfg, false
-	}
-	return cfg, true
-}
-
-func addConfigSeeds(f *testing.F) {
-	f.Add(uint16(4143), uint16(4140), int64(2102), int64(-1), "", "", "", "", "", true)
-	f.Add(uint16(4143), uint16(4140), int64(2102), int64(2103), "80,443,8080-8090", "4190,4191", "25,587", "10.0.0.0/8,fd00::/8", "192.168.0.0/16,2001:db8::/32", true)
-	f.Add(uint16(1), uint16(65535), int64(0), int64(0), "1-65535", "", "1,3,5,7,9,11,13", "0.0.0.0/0", "::/0", true)
-	f.Add(uint16(5000), uint16(5000), int64(1), int64(1), "", "", "", "", "", false)
-	f.Add(uint16(0), uint16(4140), int64(2102), int64(-1), "", "", "", "", "", true)
-	f.Add(uint16(4143), uint16(4140), int64(4294967294), int64(4294967295), "", "", "", "", "", true)
-	f.Add(uint16(4143), uint16(4140), int64(2102), int64(-1), "80,80,79-81", "", "", "fd00::/8", "", false)
-	f.Add(uint16(4143), uint16(4140), int64(-7), int64(-1), "", "", "", "10.0.0.0/24,10.0.1.0/24,10.0.3.0/24,10.0.0.128/25", "10.0.0.1,10.0.0.2,10.0.0.3", true)
-	f.Add(uint16(4143), uint16(4140), int64(2102), int64(-1), "", "", "", "255.255.255.255,0.0.0.0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,::", true)
-}
-
 // FuzzConfigRender: config -> plan -> nft text. No panic; a refused
 // configuration is a *ConfigError; planning is deterministic; every set is
 // sorted, disjoint and non-adjacent; and the rendered text, parsed back into
 // a configuration, plans and renders to the same text.
 func FuzzConfigRender(f *testing.F) {
-	addConfigSeeds(f)
+	testcfg.AddConfigSeeds(f)
 	f.Fuzz(func(t *testing.T, in, out uint16, uid, gid int64, redirect, inIgnore, outIgnore, subnets, outSubnets string, ipv6 bool) {
-		cfg, ok := fuzzConfig(in, out, uid, gid, redirect, inIgnore, outIgnore, subnets, outSubnets, ipv6)
+		cfg, ok := testcfg.FuzzConfig(in, out, uid, gid, redirect, inIgnore, outIgnore, subnets, outSubnets, ipv6)
 		if !ok {
 			return
 		}
@@ -189,47 +155,6 @@ func FuzzConfigRender(f *testing.F) {
 		}
 		if text2 := rs2.Render(); text2 != text {
 			t.Fatalf("render -> parse -> plan -> render differs (- first, + second):\n%s", nat.Diff(text, text2))
-		}
-	})
-}
-
-// FuzzConfigApply: config -> plan -> kernel. What plans installs (Apply
-// over whatever the previous input left), reads back equal to the plan,
-// lists in nft exactly as our own listing says, and loading the rendered
-// text with nft -f gives the same tables again, as we read them back.
-func FuzzConfigApply(f *testing.F) {
-	addConfigSeeds(f)
-	ns := testns.New(f)
-	c, err := nat.NewClient(nat.Options{NetNSFD: ns.FD()})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { c.Close() })
-	f.Fuzz(func(t *testing.T, in, out uint16, uid, gid int64, redirect, inIgnore, outIgnore, subnets, outSubnets string, ipv6 bool) {
-		cfg, ok := fuzzConfig(in, out, uid, gid, redirect, inIgnore, outIgnore, subnets, outSubnets, ipv6)
-		if !ok {
-			return
-		}
-		rs, err := nat.Plan(cfg)
-		if err != nil {
-			return
-		}
-		if _, err := c.Apply(rs); err != nil {
-			t.Fatalf("Apply %+v: %v", cfg, err)
-		}
-		if d, err := c.Verify(rs); err != nil || d != "" {
-			t.Fatalf("verify after apply: err %v, diff:\n%s", err, d)
-		}
-		if got := ns.Ruleset(t); got != rs.Listing(false) {
-			t.Fatalf("nft lists our install differently from our own listing (- ours, + nft):\n%s", nat.Diff(rs.Listing(false), got))
-		}
-		cmd := ns.Command("nft", "-f", "-")
-		cmd.Stdin = strings.NewReader(rs.Render())
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("nft -f of the rendered text: %v\n%s", err, out)
-		}
-		if d, err := c.Verify(rs); err != nil || d != "" {
-			t.Fatalf("verify after nft -f of the rendered text: err %v, diff:\n%s", err, d)
 		}
 	})
 }

@@ -1,53 +1,28 @@
-package nat
+package nat_test
 
 import (
-	"flag"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
-	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
-	"github.com/google/nftables/userdata"
-	"github.com/proxy-init/netlink-native/internal/nfnl"
+	"github.com/proxy-init/netlink-native/internal/testcfg"
+	. "github.com/proxy-init/netlink-native/nat"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// fullConfig exercises every kind of rule and set.
-func fullConfig() Config {
-	c := DefaultConfig()
-	c.ProxyGID = 2103
-	c.PortsToRedirect = []PortRange{{8080, 8080}, {9000, 9010}}
-	c.InboundPortsToIgnore = []PortRange{{4190, 4190}, {4191, 4191}, {25, 25}}
-	c.OutboundPortsToIgnore = []PortRange{{443, 443}, {1000, 2000}, {65535, 65535}}
-	c.InboundSubnetsToIgnore = []netip.Prefix{
-		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
-		netip.MustParsePrefix("fd00::/8"),
-	}
-	c.OutboundSubnetsToIgnore = []netip.Prefix{
-		netip.MustParsePrefix("169.254.169.254/32"), netip.MustParsePrefix("2001:db8::/32"),
-	}
-	return c
-}
+func fullConfig() Config { return FullConfig() }
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if d := Diff(string(want), got); d != "" {
-		t.Fatalf("%s differs from golden (- golden, + got):\n%s", name, d)
+	testcfg.Golden(t, filepath.Join("testdata", name), got, Update())
+}
+
+// TestFullConfigsAgree: the kernel tests' full configuration is this
+// package's.
+func TestFullConfigsAgree(t *testing.T) {
+	if !reflect.DeepEqual(testcfg.Full(), FullConfig()) {
+		t.Fatal("internal/testcfg.Full differs from nat's fullConfig (export_test.go): change both")
 	}
 }
 
@@ -101,97 +76,6 @@ func TestPlanShape(t *testing.T) {
 		if strings.HasPrefix(r.Name, "ignore-proxy") {
 			t.Fatalf("unexpected rule %s", r.Name)
 		}
-	}
-}
-
-// TestRulesRoundTrip lowers every planned rule to expressions and decodes it
-// back: the decoders must recognise exactly what the plan produces, or
-// verify would report differences that are not there.
-func TestRulesRoundTrip(t *testing.T) {
-	kinds := map[string]bool{}
-	for _, tbl := range MustPlan(t, fullConfig()).Tables {
-		for _, c := range tbl.Chains {
-			for _, r := range c.Rules {
-				got := DecodeRule(tbl.Family, r.Exprs(tbl.Family), r.UserData())
-				if !reflect.DeepEqual(got, r) {
-					t.Errorf("%s %s: decoded %+v, want %+v", tbl.Family, c.Name, got, r)
-				}
-				for _, m := range r.Matches {
-					kinds[reflect.TypeOf(m).Name()] = true
-				}
-				kinds[reflect.TypeOf(r.Verdict).Name()] = true
-			}
-		}
-	}
-	// Coverage guard: a new match or verdict kind must be added to fullConfig.
-	for _, k := range []string{"L4ProtoTCP", "DPortInSet", "AddrInSet", "SocketID", "OIFName", "Return", "Jump", "Redirect"} {
-		if !kinds[k] {
-			t.Errorf("fullConfig does not exercise %s", k)
-		}
-	}
-}
-
-func TestDecodeRejectsForeignRules(t *testing.T) {
-	r := &Rule{Name: "ignore-loopback", Matches: []Match{OIFName{"lo"}}, Verdict: Return{}}
-	ex := r.Exprs(IPv4) // meta, cmp, counter, verdict
-	prefix := append([]expr.Any{ex[0], &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte("lo\x00")}}, ex[2:]...)
-	for name, tc := range map[string]struct {
-		ex    []expr.Any
-		udata []byte
-	}{
-		"no comment":               {ex, nil},
-		"foreign comment":          {ex, userdata.AppendString(nil, userdata.TypeComment, "kube-proxy/x")},
-		"missing counter":          {append(ex[:2:2], ex[3]), r.UserData()},
-		"prefix interface compare": {prefix, r.UserData()},
-		"no verdict":               {ex[:3], r.UserData()},
-		"extra expression":         {append(append([]expr.Any{}, ex...), &expr.Counter{}), r.UserData()},
-	} {
-		if got := DecodeRule(IPv4, tc.ex, tc.udata); got.Unrecognised == "" {
-			t.Errorf("%s: decoded as %+v, want unrecognised", name, got)
-		}
-	}
-	if got := DecodeRule(IPv4, ex, r.UserData()); got.Unrecognised != "" {
-		t.Fatalf("our own rule is unrecognised: %s", got.Unrecognised)
-	}
-}
-
-func TestSetElementsRoundTrip(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		set  *Set
-	}{
-		{"ports", &Set{Key: KeyPort, Elements: portIntervals([]PortRange{{1, 1}, {80, 80}, {1000, 2000}, {65535, 65535}})}},
-		{"ports from zero-adjacent", &Set{Key: KeyPort, Elements: portIntervals([]PortRange{{1, 65535}})}},
-		{"v4", &Set{Key: KeyIPv4, Elements: addrIntervals([]netip.Prefix{netip.MustParsePrefix("0.0.0.0/1"), netip.MustParsePrefix("255.255.255.255/32")}, IPv4)}},
-		{"v6", &Set{Key: KeyIPv6, Elements: addrIntervals([]netip.Prefix{netip.MustParsePrefix("fd00::/8"), netip.MustParsePrefix("2001:db8::1/128")}, IPv6)}},
-	} {
-		var elems []nftables.SetElement
-		for key, end := range nfnl.IntervalElements(len(tc.set.Elements), tc.set.interval) {
-			elems = append(elems, nftables.SetElement{Key: append([]byte(nil), key...), IntervalEnd: end})
-		}
-		// The kernel dumps interval sets in reverse order.
-		for i, j := 0, len(elems)-1; i < j; i, j = i+1, j-1 {
-			elems[i], elems[j] = elems[j], elems[i]
-		}
-		got, bad := intervalsFromElements(elems, tc.set.Key.KeyLen())
-		if bad != "" || !reflect.DeepEqual(got, tc.set.Elements) {
-			t.Errorf("%s: round trip gave %v (%s), want %v", tc.name, got, bad, tc.set.Elements)
-		}
-	}
-}
-
-func TestRenderElementFormat(t *testing.T) {
-	s := &Set{Key: KeyIPv4, Elements: addrIntervals([]netip.Prefix{
-		netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
-		netip.MustParsePrefix("192.0.2.8/31"), netip.MustParsePrefix("192.0.2.10/32"),
-	}, IPv4)}
-	var got []string
-	for _, e := range s.Elements {
-		got = append(got, s.Key.format(e))
-	}
-	want := []string{"10.0.0.0/8", "192.0.2.7-192.0.2.10"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("format = %v, want %v", got, want)
 	}
 }
 

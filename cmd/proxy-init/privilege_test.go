@@ -112,7 +112,7 @@ func TestPrivilegeNonRootWithOnlyNetAdmin(t *testing.T) {
 		run := func(caps []string, args ...string) result {
 			argv := append(append(asNobody(caps...), bin), afterCommand(args, "--log-level=error", "--netns", "/proc/self/fd/3")...)
 			cmd := decoy.Command("setpriv", argv...)
-			cmd.ExtraFiles = []*os.File{target.File}
+			cmd.ExtraFiles = []*os.File{target.File()}
 			return runCmd(t, cmd)
 		}
 		r := run([]string{"net_admin"}, flags...)

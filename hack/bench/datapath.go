@@ -14,12 +14,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/proxy-init/netlink-native/internal/topology"
 	"golang.org/x/sys/unix"
 )
 
-// The datapath topology: a pod namespace and a peer namespace joined by a
-// veth pair, addresses from TEST-NET-1, so nothing but the two namespaces
-// can ever see a packet.
+// The datapath topology (internal/topology): a pod namespace and a peer
+// namespace joined by a veth pair, addresses from TEST-NET-1, so nothing but
+// the two namespaces can ever see a packet. The addresses are the
+// topology's (r.topology checks), named here for the report.
 const (
 	podAddr   = "192.0.2.2"
 	peerAddr  = "192.0.2.1"
@@ -58,10 +60,11 @@ func (r *runner) sectionDatapath() error {
 	peers := make([]string, len(cfgs))
 	for i, c := range cfgs {
 		rates[i] = Rate{Key: c.key, Label: c.label}
-		pods[i], peers[i] = fmt.Sprintf("%s%d-pod", r.prefix, i), fmt.Sprintf("%s%d-peer", r.prefix, i)
-		if err := r.topology(pods[i], peers[i]); err != nil {
+		pod, peer, err := r.topology()
+		if err != nil {
 			return err
 		}
+		pods[i], peers[i] = pod, peer
 		if c.install != nil {
 			start := time.Now()
 			if out, err := nsExec(pods[i], c.install...); err != nil {
@@ -133,36 +136,27 @@ func (r *runner) sectionDatapath() error {
 	return nil
 }
 
-// topology makes the pod and peer namespaces and the veth between them; the
-// namespaces are deleted when the run ends.
-func (r *runner) topology(pod, peer string) error {
-	for _, ns := range []string{pod, peer} {
-		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-			return fmt.Errorf("ip netns add %s: %w: %s", ns, err, out)
-		}
-		r.cleanups = append(r.cleanups, func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+// topology makes the pod and peer namespaces and the veth between them with
+// internal/topology, the one pod/peer builder the tests use too (addresses
+// from TEST-NET-1 and the IPv6 documentation range, DAD off, both ends
+// ready), and returns their iproute2 names; they are deleted when the run
+// ends.
+func (r *runner) topology() (pod, peer string, err error) {
+	tp, err := topology.Create()
+	if err != nil {
+		return "", "", err
 	}
-	steps := [][]string{
-		{"-n", pod, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", peer},
-		{"-n", pod, "addr", "add", podAddr + "/24", "dev", "eth0"},
-		{"-n", peer, "addr", "add", peerAddr + "/24", "dev", "eth0"},
-		{"-n", pod, "link", "set", "lo", "up"},
-		{"-n", peer, "link", "set", "lo", "up"},
-		{"-n", pod, "link", "set", "eth0", "up"},
-		{"-n", peer, "link", "set", "eth0", "up"},
-	}
-	for _, s := range steps {
-		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
-			return fmt.Errorf("ip %s: %w: %s", strings.Join(s, " "), err, out)
-		}
+	r.cleanups = append(r.cleanups, func() { _ = tp.Close() })
+	if tp.PodAddr4.String() != podAddr || tp.PeerAddr4.String() != peerAddr {
+		return "", "", fmt.Errorf("topology addresses %s/%s, the report says %s/%s", tp.PodAddr4, tp.PeerAddr4, podAddr, peerAddr)
 	}
 	// More ephemeral ports for the client: each connection ends with a
 	// reset, so none lingers in TIME_WAIT, but a wide range keeps 4-tuples
 	// from being reused within one run.
-	if out, err := nsExec(peer, "sh", "-c", "echo 1024 65535 > /proc/sys/net/ipv4/ip_local_port_range"); err != nil {
-		return fmt.Errorf("port range: %w: %s", err, out)
+	if out, err := nsExec(tp.PeerName(), "sh", "-c", "echo 1024 65535 > /proc/sys/net/ipv4/ip_local_port_range"); err != nil {
+		return "", "", fmt.Errorf("port range: %w: %s", err, out)
 	}
-	return nil
+	return tp.PodName(), tp.PeerName(), nil
 }
 
 func nsExec(ns string, argv ...string) (string, error) {

@@ -590,9 +590,9 @@ func (w *report) gobench() {
 	if len(r.GoBench) == 0 {
 		return
 	}
-	w.p("## 6. Go benchmarks (`nat/bench_test.go`)")
+	w.p("## 6. Go benchmarks (`nat/bench_test.go`, `nat/kernel/bench_test.go`)")
 	w.p("")
-	w.p("`go test -run '^$' -bench . -benchmem ./nat/`, medians over the runs. Configurations: `default` is the section 1")
+	w.p("`go test -run '^$' -bench . -benchmem ./nat/ ./nat/kernel/`, medians over the runs. Configurations: `default` is the section 1")
 	w.p("configuration; `ports65536` ignores every other port (32768 intervals per family); `subnets4096` ignores 4096 subnets")
 	w.p("per family. Plan is configuration -> ruleset model; AddTables is model -> netlink messages of the fresh-install batch")
 	w.p("(no I/O); PlanAndBuild is both, everything a fresh apply computes before its first system call; Render is the")

@@ -447,13 +447,13 @@ func isStatic(path string) bool {
 	return true
 }
 
-// Section 6: the Go benchmarks of nat (nat/bench_test.go).
+// Section 6: the Go benchmarks of nat and nat/kernel (bench_test.go of each).
 func (r *runner) sectionGoBench() error {
 	count, benchtime := "5", "300ms"
 	if r.quick {
 		count, benchtime = "1", "50ms"
 	}
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", count, "-benchtime", benchtime, "./nat/")
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", count, "-benchtime", benchtime, "./nat/", "./nat/kernel/")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

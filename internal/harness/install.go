@@ -13,6 +13,7 @@ import (
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/internal/topology"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/kernel"
 )
 
 // applyLibrary installs our plan with a client of its own, as a separate
@@ -27,12 +28,13 @@ func applyLibrary(tp *topology.Topology, cfg nat.Config, mutate func(*nat.Rulese
 			return err
 		}
 	}
-	client, err := nat.NewClient(nat.Options{NetNSFD: tp.PodFD()})
+	ctx := context.Background()
+	client, err := kernel.Open(ctx, kernel.AtFD(tp.PodFD()), kernel.Options{})
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	_, err = client.Apply(plan)
+	_, err = client.Apply(ctx, plan)
 	return err
 }
 

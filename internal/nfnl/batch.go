@@ -63,6 +63,12 @@ func (b *Batch) Grow(n int) {
 	b.buf = append(b.buf[:len(b.buf):len(b.buf)], make([]byte, n)...)[:len(b.buf)]
 }
 
+// msgType is the nf_tables message type of message i (NFT_MSG_NEWRULE, ...),
+// read back from its header.
+func (b *Batch) msgType(i int) int {
+	return int(binary.NativeEndian.Uint16(b.buf[b.offs[i]+4:]) & 0xff)
+}
+
 // Len is the number of messages in the batch.
 func (b *Batch) Len() int { return len(b.offs) }
 

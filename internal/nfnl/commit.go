@@ -13,6 +13,7 @@ import (
 // was aborted as a whole: nothing of it took effect.
 type KernelError struct {
 	What  string     // what the refused message did, e.g. "create chain proxy_init OUTPUT"
+	Msg   int        // its nf_tables message type (unix.NFT_MSG_NEWCHAIN, ...); 0 for the batch as a whole
 	Errno unix.Errno // why
 	Text  string     // the kernel's extended-ack text, if it gave one
 }
@@ -35,7 +36,14 @@ var ErrGenerationChanged = errors.New("ruleset changed while we were working")
 // applies it only if the ruleset generation is still genID. Only the last
 // message asks for an acknowledgement: the kernel reports every refused
 // message anyway, and the last answer tells us the batch has been processed.
-func (s *Socket) Commit(b *Batch, genID uint32) error {
+func (s *Socket) Commit(b *Batch, genID uint32) error { return s.send(b, genID, true) }
+
+// Check sends the batch without its end message, which makes the kernel
+// process and validate every message, answer as for a commit, and then abort
+// the whole batch: nothing changes (what nft --check does).
+func (s *Socket) Check(b *Batch, genID uint32) error { return s.send(b, genID, false) }
+
+func (s *Socket) send(b *Batch, genID uint32, end bool) error {
 	if b.err != nil {
 		return b.err
 	}
@@ -66,10 +74,12 @@ func (s *Socket) Commit(b *Batch, genID uint32) error {
 	binary.NativeEndian.PutUint16(b.buf[last+6:], flags|uint16(netlink.Acknowledge))
 
 	body := len(b.buf)
-	b.buf = appendNlmsgHeader(b.buf, 0, netlink.HeaderType(unix.NFNL_MSG_BATCH_END), netlink.Request)
-	b.buf = append(b.buf, nfgenmsg(unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES)...)
-	binary.NativeEndian.PutUint32(b.buf[body:], uint32(len(b.buf)-body))
-	binary.NativeEndian.PutUint32(b.buf[body+8:], s.nextSeq())
+	if end {
+		b.buf = appendNlmsgHeader(b.buf, 0, netlink.HeaderType(unix.NFNL_MSG_BATCH_END), netlink.Request)
+		b.buf = append(b.buf, nfgenmsg(unix.AF_UNSPEC, unix.NFNL_SUBSYS_NFTABLES)...)
+		binary.NativeEndian.PutUint32(b.buf[body:], uint32(len(b.buf)-body))
+		binary.NativeEndian.PutUint32(b.buf[body+8:], s.nextSeq())
+	}
 	err := s.sendRaw(b.buf[first:])
 	// The batch stays as built (without the end message), so it can be
 	// inspected or sent again.
@@ -100,11 +110,11 @@ func (s *Socket) Commit(b *Batch, genID uint32) error {
 				return &KernelError{What: "start transaction", Errno: errno, Text: text}
 			}
 			if errno != 0 && firstErr == nil {
-				w := "transaction"
+				w, msg := "transaction", 0
 				if i := int(seq - beginSeq - 1); i >= 0 && i < len(b.what) {
-					w = b.what[i]
+					w, msg = b.what[i], b.msgType(i)
 				}
-				firstErr = &KernelError{What: w, Errno: errno, Text: text}
+				firstErr = &KernelError{What: w, Msg: msg, Errno: errno, Text: text}
 			}
 			if seq == lastSeq {
 				return firstErr

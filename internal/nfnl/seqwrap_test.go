@@ -35,7 +35,7 @@ func TestInBatchAcrossTheWrap(t *testing.T) {
 func TestCommitAcrossTheSequenceWrap(t *testing.T) {
 	ns := testns.New(t)
 	open := func(t *testing.T) *Socket {
-		s, err := Open(int(ns.File.Fd()))
+		s, err := Open(int(ns.File().Fd()))
 		if err != nil {
 			t.Fatal(err)
 		}

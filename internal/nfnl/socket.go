@@ -14,6 +14,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -23,9 +24,10 @@ import (
 
 // Socket is a NETLINK_NETFILTER socket bound to one network namespace.
 type Socket struct {
-	fd   int
-	seq  uint32
-	rbuf []byte
+	fd      int
+	seq     uint32
+	rbuf    []byte
+	timeout time.Duration // the receive timeout set, 0 before the first
 }
 
 // Open opens the socket inside the namespace nsFD (negative: our own).
@@ -47,9 +49,47 @@ func Open(nsFD int) (*Socket, error) {
 	// the failed message, not a copy of it.
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_EXT_ACK, 1)
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
-	tv := unix.NsecToTimeval(int64(30 * time.Second))
-	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	if err := s.SetDeadline(time.Time{}); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// DefaultTimeout bounds each wait for the kernel when no deadline is set.
+const DefaultTimeout = 30 * time.Second
+
+// ErrTimeout is returned when the kernel has not answered by the deadline;
+// it matches os.ErrDeadlineExceeded. (A type, not fmt.Errorf: package
+// initialisation is part of every pod's start.)
+var ErrTimeout error = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string { return "no answer from the kernel in time" }
+func (timeoutError) Unwrap() error { return os.ErrDeadlineExceeded }
+
+// SetDeadline bounds every later wait for an answer: until t, or for
+// DefaultTimeout each when t is zero. The socket blocks in recvfrom outside
+// the runtime's poller (which a pod's one-shot install never starts), so the
+// bound is the socket's receive timeout, set here; a deadline already past
+// fails at once.
+func (s *Socket) SetDeadline(t time.Time) error {
+	d := DefaultTimeout
+	if !t.IsZero() {
+		if d = time.Until(t); d <= 0 {
+			return ErrTimeout
+		}
+	}
+	if d == s.timeout {
+		return nil
+	}
+	tv := unix.NsecToTimeval(int64(max(d, time.Microsecond)))
+	if err := unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fmt.Errorf("set receive timeout: %w", err)
+	}
+	s.timeout = d
+	return nil
 }
 
 // Close releases the socket.
@@ -88,7 +128,7 @@ func (s *Socket) receive() ([]netlink.Message, error) {
 			continue
 		}
 		if errors.Is(err, unix.EAGAIN) {
-			return nil, errors.New("no answer from the kernel within 30s")
+			return nil, ErrTimeout
 		}
 		if err != nil {
 			return nil, fmt.Errorf("receive from kernel: %w", err)

@@ -1,90 +1,35 @@
-// Package testns gives tests network namespaces that exist only as long as
-// an open file descriptor: nothing is mounted, nothing is named, so nothing
-// is left behind when a test fails, panics or is killed, and the host's own
-// namespace is never touched.
+// Package testns is our own tests' view of nat/nattest's throwaway
+// namespaces (held by a descriptor: nothing mounted or named, nothing left
+// behind): the same namespace, plus the nft/nsenter inspectors that only our
+// tests use.
 package testns
 
 import (
 	"bytes"
-	"fmt"
-	"os"
 	"os/exec"
-	"runtime"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
 // RequireRoot skips a kernel test when not root, except under CI=true where
 // a skipped kernel test would hide a failure, so it fails instead.
 func RequireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("kernel tests need root; CI must run them as root")
-	}
-	t.Skip("kernel test: needs root")
+	nattest.RequireRoot(t)
 }
 
 // NS is a throwaway network namespace.
 type NS struct {
-	File *os.File
+	*nattest.Namespace
 }
 
-// New creates a namespace with loopback up and closes it when the test ends.
+// New creates a namespace with loopback up and closes it when the test ends
+// (nattest.New: the one copy, which users' tests get too).
 func New(t testing.TB) *NS {
 	t.Helper()
-	RequireRoot(t)
-	f, err := create()
-	if err != nil {
-		t.Fatalf("create network namespace: %v", err)
-	}
-	t.Cleanup(func() { f.Close() })
-	ns := &NS{File: f}
-	ns.Run(t, "ip", "link", "set", "lo", "up")
-	return ns
+	return &NS{nattest.New(t)}
 }
-
-// create unshares a new namespace on a locked thread, keeps a descriptor of
-// it and puts the thread back where it was (or retires it if that fails).
-func create() (*os.File, error) {
-	type result struct {
-		f   *os.File
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		home, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{err: err}
-			return
-		}
-		defer home.Close()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{err: err}
-			return
-		}
-		f, err := os.Open("/proc/thread-self/ns/net")
-		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-		ch <- result{f, err}
-	}()
-	r := <-ch
-	return r.f, r.err
-}
-
-// FD is the namespace descriptor, for nat.Options.NetNSFD.
-func (n *NS) FD() int { return int(n.File.Fd()) }
-
-// Path names the namespace for a child process (such as proxy-init --netns)
-// while this test process keeps the descriptor open.
-func (n *NS) Path() string { return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), n.File.Fd()) }
 
 // Command returns a command that runs inside the namespace (via nsenter,
 // which only tests use).

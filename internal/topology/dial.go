@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/proxy-init/netlink-native/internal/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,7 +75,7 @@ func (tp *Topology) Dial(ns NS, opts DialOptions) Outcome {
 	var saved fsIDs
 	// fsuid and fsgid are per thread: set them on the locked thread and put
 	// them back before the thread is handed back to the scheduler.
-	err := onThreadIn(tp.FD(ns), func() error {
+	err := netns.DoUndo(tp.FD(ns), func() error {
 		saved = currentFSIDs()
 		want := saved
 		if opts.UID != 0 {

@@ -7,7 +7,8 @@
 // Everything is created inside the test's own namespaces: the host's network
 // namespace is never changed. Namespaces are named pit-<pid>-<n>-pod/peer and
 // bind-mounted under /run/netns by iproute2, so `ip netns exec` and
-// `ip -n` work on them; t.Cleanup deletes them, and New deletes leftovers of
+// `ip -n` work on them; t.Cleanup (or Close, for a topology made by Create
+// outside a test, as hack/bench does) deletes them, and New deletes leftovers of
 // earlier test processes that died before their cleanup could run (for
 // example after `go test -timeout`, whose panic skips cleanups).
 package topology

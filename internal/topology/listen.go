@@ -36,6 +36,9 @@ func (tp *Topology) Listen(ns NS, name string, port uint16) {
 // address (useful with port 0). It fails the test if the socket cannot be
 // made, and closes it at cleanup.
 func (tp *Topology) ListenAddr(ns NS, name string, addr netip.AddrPort) netip.AddrPort {
+	if tp.t == nil {
+		panic("topology: listeners need a Topology made by New(t)")
+	}
 	tp.t.Helper()
 	network := "tcp4"
 	if addr.Addr().Is6() {

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -45,9 +46,9 @@ const prefix = "pit-"
 var counter atomic.Uint64
 
 // Topology is a pod namespace and a peer namespace joined by a veth pair.
-// All of it is removed by the cleanup New registers.
+// All of it is removed by Close, which New registers as the test's cleanup.
 type Topology struct {
-	t     testing.TB
+	t     testing.TB // nil when made by Create
 	names [2]string
 	files [2]*os.File
 
@@ -102,6 +103,26 @@ func (tp *Topology) Addr6(ns NS) netip.Addr {
 	return tp.PeerAddr6
 }
 
+// Create makes the two namespaces and the veth pair between them, without a
+// test: for benchmarks and demos. The caller must Close the topology; a
+// failure half-way removes what was made. Listeners (Listen, ListenProxy,
+// ListenAddr) need a topology made by New, which ties them to the test.
+func Create() (*Topology, error) {
+	sweepOnce(nil)
+	base := fmt.Sprintf("%s%d-%d-", prefix, os.Getpid(), counter.Add(1))
+	tp := &Topology{
+		names:     [2]string{base + "pod", base + "peer"},
+		PodAddr4:  podAddr4,
+		PodAddr6:  podAddr6,
+		PeerAddr4: peerAddr4,
+		PeerAddr6: peerAddr6,
+	}
+	if err := tp.create(); err != nil {
+		return nil, errors.Join(fmt.Errorf("topology: %w", err), tp.Close())
+	}
+	return tp, nil
+}
+
 // New creates the two namespaces and the veth pair between them, and
 // registers their removal with t.Cleanup. It skips the test when not run as
 // root, except under CI=true where a skipped kernel test would hide a broken
@@ -110,38 +131,35 @@ func New(t testing.TB) *Topology {
 	t.Helper()
 	testns.RequireRoot(t)
 	sweepOnce(t)
-
-	base := fmt.Sprintf("%s%d-%d-", prefix, os.Getpid(), counter.Add(1))
-	tp := &Topology{
-		t:         t,
-		names:     [2]string{base + "pod", base + "peer"},
-		PodAddr4:  podAddr4,
-		PodAddr6:  podAddr6,
-		PeerAddr4: peerAddr4,
-		PeerAddr6: peerAddr6,
+	tp, err := Create()
+	if tp != nil {
+		tp.t = t
+		t.Cleanup(func() {
+			if err := tp.Close(); err != nil {
+				t.Errorf("topology cleanup: %v", err)
+			}
+		})
 	}
-	// Registered before anything exists so that a failure half-way still
-	// removes what was made; deleting a missing namespace is not an error.
-	t.Cleanup(tp.destroy)
-	if err := tp.create(); err != nil {
-		t.Fatalf("topology: %v", err)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return tp
 }
 
-// destroy closes our handles first (an open namespace fd keeps the namespace
+// Close closes our handles first (an open namespace fd keeps the namespace
 // alive after its name is gone) and then deletes both namespaces, which
-// takes the veth pair with them.
-func (tp *Topology) destroy() {
+// takes the veth pair with them. Deleting a namespace that is not there
+// (a failure half-way) is not an error.
+func (tp *Topology) Close() error {
 	for i, f := range tp.files {
 		if f != nil {
 			f.Close()
 			tp.files[i] = nil
 		}
 	}
+	var errs []error
 	for _, name := range tp.names {
-		if err := deleteNetns(name); err != nil {
-			tp.t.Errorf("topology cleanup: %v", err)
-		}
+		errs = append(errs, deleteNetns(name))
 	}
+	return errors.Join(errs...)
 }

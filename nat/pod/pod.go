@@ -7,6 +7,10 @@
 // NAT rules that share our hooks, applies, verifies, shows or removes our
 // tables in one transaction, and writes the conntrack close-wait sysctl in
 // the order that keeps a failure from leaving half a change.
+//
+// By default Run acts on the kernel (package nat/kernel) in the namespace the
+// Request names; with Request.Engine set it acts on that engine instead, such
+// as a *nat.Fake, so that a front end's own tests run without root.
 package pod
 
 import (
@@ -17,7 +21,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/proxy-init/netlink-native/internal/netns"
 	"github.com/proxy-init/netlink-native/nat"
 )
 
@@ -38,6 +41,10 @@ const (
 	// their difference from the configuration (Report.Diff) and the base
 	// chains of other tables (Report.Foreign). It writes nothing.
 	Inspect
+	// Check asks the kernel whether Apply would be accepted: the batch is
+	// validated and aborted (nft --check), nothing changes. A refusal is
+	// Run's error, classified as Apply's would be.
+	Check
 )
 
 func (o Op) String() string {
@@ -52,6 +59,8 @@ func (o Op) String() string {
 		return "show"
 	case Inspect:
 		return "inspect"
+	case Check:
+		return "check"
 	}
 	return fmt.Sprintf("op(%d)", int(o))
 }
@@ -66,6 +75,17 @@ type Request struct {
 	// /run/netns/NAME, /proc/PID/ns/net or a CNI_NETNS; empty means the
 	// process's own. Entering another namespace needs CAP_SYS_ADMIN.
 	NetNS string
+	// NetNSFile is an open network namespace file to act in, as an
+	// alternative to NetNS (set one of them at most). The caller keeps it
+	// open until Run returns.
+	NetNSFile *os.File
+	// Engine, when set, is what Run acts on instead of opening the kernel in
+	// NetNS or NetNSFile (which must then be empty): a *nat.Fake in tests of
+	// a front end, or a *kernel.Client the caller keeps. Run does not close
+	// it. If it is also a nat.Host, Run probes and sets sysctls through it;
+	// otherwise it assumes IPv6 and no legacy iptables, and refuses
+	// CloseWaitSecs.
+	Engine nat.Engine
 	// CloseWaitSecs, when positive, sets the namespace's
 	// net.netfilter.nf_conntrack_tcp_timeout_close_wait (Apply only).
 	CloseWaitSecs int
@@ -109,6 +129,9 @@ type Report struct {
 	// Diff is Verify's and Inspect's line diff (- configured, + live);
 	// empty when equal.
 	Diff string
+	// Changes is Verify's and Inspect's difference as data (rules missing,
+	// added and changed; tables, sets and chains); nil for other operations.
+	Changes *nat.RulesetDiff
 	// Foreign is what Inspect found of other tables' base chains, of every
 	// family and hook: explain says which share our hooks.
 	Foreign []nat.BaseChain
@@ -136,7 +159,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		return rep, err
 	}
 	rep.Plan = plan
-	if req.Op == Apply || req.Op == Verify {
+	if req.Op == Apply || req.Op == Verify || req.Op == Check {
 		rep.warnAll(log, configWarnings(req.Config))
 	}
 	if req.Simulate {
@@ -149,63 +172,77 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		return rep, err
 	}
 
-	nsFD := -1
-	if req.NetNS != "" {
-		f, err := netns.Open(req.NetNS)
-		if err != nil {
-			return rep, &nat.ConfigError{Flag: "--netns", Value: req.NetNS, Reason: err.Error(), Err: err}
-		}
-		defer f.Close()
-		nsFD = int(f.Fd())
-	}
-	client, err := nat.NewClient(nat.Options{NetNSFD: nsFD, Logger: log})
+	eng, closeEng, err := engine(ctx, req, log)
 	if err != nil {
 		return rep, err
 	}
-	defer client.Close()
+	defer closeEng()
+	host, _ := eng.(nat.Host)
 
 	switch req.Op {
 	case Remove:
-		rep.Removed, err = client.Remove()
+		rep.Removed, err = eng.Remove(ctx)
 		return rep, err
 	case Show:
-		rep.Live, err = client.Live()
+		rep.Live, err = eng.Live(ctx)
 		return rep, err
 	}
 
-	if req.Config.IPv6 && !nat.IPv6Available() {
+	if req.Config.IPv6 && host != nil && !host.IPv6Available() {
 		rep.warn(log, WarnIPv6Disabled, "this kernel has IPv6 disabled; installing the IPv4 rules only")
 		if rep.Plan, err = nat.Plan(req.Config.WithoutIPv6()); err != nil {
 			return rep, err
 		}
 	}
 	if req.Op == Verify {
-		rep.Diff, err = client.Verify(rep.Plan)
-		if err == nil && rep.Diff == "" {
+		rep.Changes, err = eng.Verify(ctx, rep.Plan)
+		if err != nil {
+			return rep, err
+		}
+		rep.Diff = rep.Changes.String()
+		if rep.Changes.Empty() {
 			log.Info("live rules match the configuration")
 		}
-		return rep, err
+		return rep, nil
+	}
+	if req.Op == Check {
+		return rep, eng.Check(ctx, rep.Plan)
 	}
 	if req.Op == Inspect {
-		return rep, inspect(rep, client, nsFD, log)
+		return rep, inspect(ctx, rep, eng, host, log)
 	}
 	if req.Op != Apply {
 		return rep, fmt.Errorf("pod: unknown operation %v", req.Op)
 	}
-	return rep, apply(ctx, rep, client, req, nsFD, log)
+	return rep, apply(ctx, rep, eng, host, req, log)
+}
+
+// engine is what the request acts on, and how to release it.
+func engine(ctx context.Context, req Request, log *slog.Logger) (nat.Engine, func(), error) {
+	if req.Engine != nil {
+		if req.NetNS != "" || req.NetNSFile != nil {
+			return nil, nil, errors.New("pod: Request.Engine and a namespace (NetNS, NetNSFile) are exclusive")
+		}
+		return req.Engine, func() {}, nil
+	}
+	return openKernel(ctx, req, log)
 }
 
 // inspect reads the live rules once and compares them with the plan, as
 // Verify does, so that what is explained is what was compared; then the
 // other tables' base chains, and whether a legacy nat table exists, which
 // no nf_tables dump shows.
-func inspect(rep *Report, client *nat.Client, nsFD int, log *slog.Logger) error {
+func inspect(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, log *slog.Logger) error {
 	var err error
-	if rep.Live, err = client.Live(); err != nil {
+	if rep.Live, err = eng.Live(ctx); err != nil {
 		return err
 	}
-	rep.Diff = nat.Diff(rep.Plan.Listing(false), rep.Live.Listing(false))
-	chains, err := client.BaseChains()
+	rep.Changes = nat.Compare(rep.Plan, rep.Live)
+	rep.Diff = rep.Changes.String()
+	if host == nil {
+		return nil
+	}
+	chains, err := host.BaseChains(ctx)
 	if err != nil {
 		return err
 	}
@@ -214,7 +251,7 @@ func inspect(rep *Report, client *nat.Client, nsFD int, log *slog.Logger) error 
 			rep.Foreign = append(rep.Foreign, c)
 		}
 	}
-	if legacy, err := nat.LegacyNATPresent(nsFD); err != nil {
+	if legacy, err := host.LegacyNATPresent(ctx); err != nil {
 		log.Debug("could not check for legacy iptables", "error", err)
 	} else if legacy {
 		rep.warn(log, WarnLegacyNAT, "legacy iptables nat rules exist in this namespace; they run on the same hooks and are not evaluated")
@@ -227,25 +264,30 @@ func (r *Report) warn(log *slog.Logger, code, msg string) {
 	log.Warn(msg, "warning", code)
 }
 
-func apply(ctx context.Context, rep *Report, client *nat.Client, req Request, nsFD int, log *slog.Logger) error {
+func apply(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, req Request, log *slog.Logger) error {
 	log.Info("configuration", req.Config.Summary()...)
-	if legacy, err := nat.LegacyNATPresent(nsFD); err != nil {
-		log.Debug("could not check for legacy iptables", "error", err)
-	} else if legacy {
-		rep.warn(log, WarnLegacyNAT, "legacy iptables nat rules exist in this namespace; they run on the same hooks and can shadow ours")
+	if host != nil {
+		if legacy, err := host.LegacyNATPresent(ctx); err != nil {
+			log.Debug("could not check for legacy iptables", "error", err)
+		} else if legacy {
+			rep.warn(log, WarnLegacyNAT, "legacy iptables nat rules exist in this namespace; they run on the same hooks and can shadow ours")
+		}
 	}
 	// Open the sysctl before touching the rules, so that an unwritable one
 	// fails the run before anything changes. It may not exist until our NAT
 	// rules load conntrack; then it is opened again afterwards, and a
 	// failure then leaves the new rules in place.
 	closeWait := req.CloseWaitSecs
-	var sysctl *os.File
+	var sysctl nat.Sysctl
 	if closeWait > 0 {
-		f, err := nat.OpenCloseWaitSysctl(nsFD)
+		if host == nil {
+			return &nat.ConfigError{Flag: "--timeout-close-wait-secs", Value: fmt.Sprint(closeWait), Reason: "the engine cannot set sysctls (it is not a nat.Host)"}
+		}
+		s, err := host.OpenCloseWait(ctx)
 		switch {
 		case err == nil:
-			sysctl = f
-			defer f.Close()
+			sysctl = s
+			defer s.Close()
 		case !errors.Is(err, fs.ErrNotExist):
 			return sysctlError(closeWait, err)
 		}
@@ -254,7 +296,7 @@ func apply(ctx context.Context, rep *Report, client *nat.Client, req Request, ns
 		return err
 	}
 	var err error
-	if rep.Outcome, err = client.Apply(rep.Plan); err != nil {
+	if rep.Outcome, err = eng.Apply(ctx, rep.Plan); err != nil {
 		return err
 	}
 	if log.Enabled(ctx, slog.LevelDebug) {
@@ -264,14 +306,14 @@ func apply(ctx context.Context, rep *Report, client *nat.Client, req Request, ns
 		return nil
 	}
 	if sysctl == nil {
-		f, err := nat.OpenCloseWaitSysctl(nsFD)
+		s, err := host.OpenCloseWait(ctx)
 		if err != nil {
 			return sysctlError(closeWait, err)
 		}
-		defer f.Close()
-		sysctl = f
+		defer s.Close()
+		sysctl = s
 	}
-	if err := nat.WriteSysctl(sysctl, closeWait); err != nil {
+	if err := sysctl.Set(closeWait); err != nil {
 		return sysctlError(closeWait, err)
 	}
 	log.Info("set conntrack close-wait timeout", "seconds", closeWait)
@@ -281,5 +323,5 @@ func apply(ctx context.Context, rep *Report, client *nat.Client, req Request, ns
 // sysctlError names the flag and value that asked for the sysctl, so that
 // the one error line says which part of the invocation failed.
 func sysctlError(closeWait int, err error) error {
-	return &nat.KernelError{Err: fmt.Errorf("--timeout-close-wait-secs=%d: %w", closeWait, err)}
+	return nat.NewKernelError(nat.OpSysctl, nat.KindOther, fmt.Errorf("--timeout-close-wait-secs=%d: %w", closeWait, err))
 }

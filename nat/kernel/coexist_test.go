@@ -1,4 +1,6 @@
-package nat_test
+//go:build linux
+
+package kernel_test
 
 import (
 	"net/netip"
@@ -7,6 +9,8 @@ import (
 
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/kernel"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
 // preloadForeign fills a namespace with what a pod may already have: the
@@ -90,7 +94,7 @@ func TestCoexistForeignTablesUntouched(t *testing.T) {
 	c4.IPv6 = false
 	c4.OutboundSubnetsToIgnore = c4.OutboundSubnetsToIgnore[:1]
 
-	c := nat.OpenClient(t, ns)
+	c := kernel.OpenClient(t, ns)
 	for _, step := range []struct {
 		name string
 		cfg  *nat.Config // nil: remove
@@ -104,15 +108,15 @@ func TestCoexistForeignTablesUntouched(t *testing.T) {
 		{"remove", nil, 0},
 	} {
 		if step.cfg == nil {
-			if removed, err := c.Remove(); err != nil || !removed {
+			if removed, err := c.Remove(t.Context()); err != nil || !removed {
 				t.Fatalf("%s: %v, %v", step.name, removed, err)
 			}
 		} else {
-			rs := nat.MustPlan(t, *step.cfg)
-			if got := nat.MustApply(t, c, rs); got != step.want {
+			rs := nattest.MustPlan(t, *step.cfg)
+			if got := kernel.MustApply(t, c, rs); got != step.want {
 				t.Fatalf("%s: %v, want %v", step.name, got, step.want)
 			}
-			if d, err := c.Verify(rs); err != nil || d != "" {
+			if d, err := kernel.VerifyText(t.Context(), c, rs); err != nil || d != "" {
 				t.Fatalf("%s: verify: err %v, diff:\n%s", step.name, err, d)
 			}
 		}

@@ -1,4 +1,6 @@
-package nat_test
+//go:build linux
+
+package kernel_test
 
 import (
 	"bytes"

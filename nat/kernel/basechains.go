@@ -1,32 +1,39 @@
-package nat
+//go:build linux
+
+package kernel
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/google/nftables"
+	"github.com/proxy-init/netlink-native/nat"
 )
 
 // BaseChains lists the base chains of every table in the namespace, of
 // every family, ours included, in one dump. It reads; explain uses it to
 // say which other NAT chains share our hooks, since their rules decide
 // before or after ours and are not ours to evaluate.
-func (c *Client) BaseChains() ([]BaseChain, error) {
+func (c *Client) BaseChains(ctx context.Context) ([]nat.BaseChain, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	conn, err := c.reader()
+	if err := c.begin(ctx); err != nil {
+		return nil, err
+	}
+	conn, err := c.reader(ctx)
 	if err != nil {
 		return nil, err
 	}
 	chains, err := conn.ListChains()
 	if err != nil {
-		return nil, c.explain(fmt.Errorf("list chains of all tables: %w", err))
+		return nil, classifyCtx(ctx, nat.OpRead, fmt.Errorf("list chains of all tables: %w", err))
 	}
-	var out []BaseChain
+	var out []nat.BaseChain
 	for _, ch := range chains {
 		if ch.Hooknum == nil || ch.Table == nil {
 			continue
 		}
-		bc := BaseChain{
+		bc := nat.BaseChain{
 			Family: familyName(ch.Table.Family),
 			Table:  ch.Table.Name,
 			Chain:  ch.Name,

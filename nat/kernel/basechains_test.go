@@ -1,4 +1,6 @@
-package nat_test
+//go:build linux
+
+package kernel_test
 
 import (
 	"slices"
@@ -6,6 +8,8 @@ import (
 
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/kernel"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
 // TestKernelBaseChainsListsEveryTable: the one dump explain uses to name
@@ -26,11 +30,11 @@ table netdev edge {
 	}
 }
 `)
-	c := nat.OpenClient(t, ns)
-	if _, err := c.Apply(nat.MustPlan(t, nat.DefaultConfig())); err != nil {
+	c := kernel.OpenClient(t, ns)
+	if _, err := c.Apply(t.Context(), nattest.MustPlan(t, nat.DefaultConfig())); err != nil {
 		t.Fatal(err)
 	}
-	chains, err := c.BaseChains()
+	chains, err := c.BaseChains(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package nat_test
+//go:build linux
+
+package kernel_test
 
 import (
 	"net/netip"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/kernel"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
 // usage is what a long-lived library user holds: descriptors, OS threads
@@ -73,23 +77,23 @@ func TestRepeatApplyIsStableAndDoesNotLeak(t *testing.T) {
 	cfg.OutboundPortsToIgnore = []nat.PortRange{{First: 25, Last: 25}, {First: 443, Last: 443}}
 	cfg.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
 	cfg.OutboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("2001:db8::/32")}
-	rs := nat.MustPlan(t, cfg)
-	other := nat.MustPlan(t, nat.DefaultConfig())
+	rs := nattest.MustPlan(t, cfg)
+	other := nattest.MustPlan(t, nat.DefaultConfig())
 
-	c := nat.OpenClient(t, ns)
-	if got := nat.MustApply(t, c, rs); got != nat.Installed {
+	c := kernel.OpenClient(t, ns)
+	if got := kernel.MustApply(t, c, rs); got != nat.Installed {
 		t.Fatalf("first apply: %v, want installed", got)
 	}
 	first := ns.Ruleset(t)
 	// Warm up: the reading connection, buffers and the runtime's pools.
 	for range 5 {
-		nat.MustApply(t, c, rs)
+		kernel.MustApply(t, c, rs)
 	}
 
 	const n = 200
 	before := measure(t)
 	for i := range n {
-		if got := nat.MustApply(t, c, rs); got != nat.Unchanged {
+		if got := kernel.MustApply(t, c, rs); got != nat.Unchanged {
 			t.Fatalf("apply %d: %v, want unchanged", i+2, got)
 		}
 		if i%50 == 49 {
@@ -112,7 +116,7 @@ func TestRepeatApplyIsStableAndDoesNotLeak(t *testing.T) {
 		if i%2 == 1 {
 			want = rs
 		}
-		if got := nat.MustApply(t, c, want); got != nat.Replaced {
+		if got := kernel.MustApply(t, c, want); got != nat.Replaced {
 			t.Fatalf("swap %d: %v, want replaced", i, got)
 		}
 	}
@@ -126,30 +130,35 @@ func TestRepeatApplyIsStableAndDoesNotLeak(t *testing.T) {
 	const cycles = 40
 	before = measure(t)
 	for i := range cycles {
-		if d, err := c.Verify(rs); err != nil || d != "" {
+		if d, err := kernel.VerifyText(t.Context(), c, rs); err != nil || d != "" {
 			t.Fatalf("cycle %d: verify: err %v, diff:\n%s", i, err, d)
 		}
-		if removed, err := c.Remove(); err != nil || !removed {
+		if removed, err := c.Remove(t.Context()); err != nil || !removed {
 			t.Fatalf("cycle %d: remove: %v, %v", i, removed, err)
 		}
-		if got := nat.MustApply(t, c, rs); got != nat.Installed {
+		if got := kernel.MustApply(t, c, rs); got != nat.Installed {
 			t.Fatalf("cycle %d: apply after remove: %v, want installed", i, got)
 		}
 	}
 	after = measure(t)
 	requireNoGrowth(t, "verify+remove+apply", cycles, before, after)
 
-	// Clients opened, used for every operation and closed.
+	// Clients opened (alternately by descriptor and by path, which the
+	// client opens and must close), used for every operation and closed.
 	before = measure(t)
 	for i := range cycles {
-		cc, err := nat.NewClient(nat.Options{NetNSFD: ns.FD()})
+		target := kernel.AtFD(ns.FD())
+		if i%2 == 1 {
+			target = kernel.AtPath(ns.Path())
+		}
+		cc, err := kernel.Open(t.Context(), target, kernel.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := cc.Apply(rs); err != nil || got != nat.Unchanged {
+		if got, err := cc.Apply(t.Context(), rs); err != nil || got != nat.Unchanged {
 			t.Fatalf("client %d: apply: %v, %v", i, got, err)
 		}
-		if _, err := cc.Live(); err != nil {
+		if _, err := cc.Live(t.Context()); err != nil {
 			t.Fatalf("client %d: live: %v", i, err)
 		}
 		if err := cc.Close(); err != nil {
@@ -157,7 +166,7 @@ func TestRepeatApplyIsStableAndDoesNotLeak(t *testing.T) {
 		}
 	}
 	after = measure(t)
-	requireNoGrowth(t, "NewClient+Apply+Live+Close", cycles, before, after)
+	requireNoGrowth(t, "Open+Apply+Live+Close", cycles, before, after)
 	if got := ns.Ruleset(t); got != first {
 		t.Fatalf("the listing changed:\n%s", nat.Diff(first, got))
 	}

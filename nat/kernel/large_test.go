@@ -1,12 +1,17 @@
-package nat_test
+//go:build linux
+
+package kernel_test
 
 import (
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/kernel"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
 // TestLargeConfigurations installs, re-applies, replaces and removes the
@@ -15,8 +20,8 @@ import (
 // subnets per family in each subnet set. The batches are megabytes long;
 // none may fail with ENOBUFS or EMSGSIZE, and remove leaves nothing.
 func TestLargeConfigurations(t *testing.T) {
-	odd := nat.EveryOtherPort(1)  // 1,3,...,65535: 32768 intervals
-	even := nat.EveryOtherPort(2) // 2,4,...,65534: 32767 intervals
+	odd := testcfg.EveryOtherPort(1)  // 1,3,...,65535: 32768 intervals
+	even := testcfg.EveryOtherPort(2) // 2,4,...,65534: 32767 intervals
 	allPorts := []nat.PortRange{{First: 1, Last: 65535}}
 
 	// A: 32768 disjoint redirected ports, the other 32767 ignored outbound,
@@ -25,8 +30,8 @@ func TestLargeConfigurations(t *testing.T) {
 	a.PortsToRedirect = odd
 	a.OutboundPortsToIgnore = even
 	a.InboundPortsToIgnore = allPorts
-	a.InboundSubnetsToIgnore = nat.DisjointSubnets(4096, "10.0.0.0", "fd00::")
-	a.OutboundSubnetsToIgnore = nat.DisjointSubnets(4096, "10.64.0.0", "fd01::")
+	a.InboundSubnetsToIgnore = testcfg.DisjointSubnets(4096, "10.0.0.0", "fd00::")
+	a.OutboundSubnetsToIgnore = testcfg.DisjointSubnets(4096, "10.64.0.0", "fd01::")
 	// B: the same sizes with the roles swapped, so that replacing A by B
 	// deletes and re-creates every element in one batch.
 	b := a
@@ -36,8 +41,8 @@ func TestLargeConfigurations(t *testing.T) {
 	ns := testns.New(t)
 	ns.LoadNft(t, "table inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n\t}\n}\n")
 	empty := ns.Ruleset(t)
-	c := nat.OpenClient(t, ns)
-	rsA, rsB := nat.MustPlan(t, a), nat.MustPlan(t, b)
+	c := kernel.OpenClient(t, ns)
+	rsA, rsB := nattest.MustPlan(t, a), nattest.MustPlan(t, b)
 	for _, tbl := range rsA.Tables {
 		if n := len(tbl.Set(nat.SetRedirectPorts).Elements); n != 32768 {
 			t.Fatalf("%s redirect_ports has %d intervals, want 32768", tbl.Family, n)
@@ -57,7 +62,7 @@ func TestLargeConfigurations(t *testing.T) {
 		{"replace", rsB, nat.Replaced},
 	} {
 		start := time.Now()
-		got, err := c.Apply(step.rs)
+		got, err := c.Apply(t.Context(), step.rs)
 		if err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
@@ -70,7 +75,7 @@ func TestLargeConfigurations(t *testing.T) {
 			t.Logf("%s: %v in %v", step.name, got, took)
 			continue
 		}
-		if d, err := c.Verify(step.rs); err != nil || d != "" {
+		if d, err := kernel.VerifyText(t.Context(), c, step.rs); err != nil || d != "" {
 			t.Fatalf("%s: verify: err %v, diff of %d bytes", step.name, err, len(d))
 		}
 		t.Logf("%s: %v in %v", step.name, got, took)
@@ -82,7 +87,7 @@ func TestLargeConfigurations(t *testing.T) {
 		t.Fatalf("nft does not list the replaced redirect_ports set as the even ports:\n%.400s...", redirect)
 	}
 
-	if removed, err := c.Remove(); err != nil || !removed {
+	if removed, err := c.Remove(t.Context()); err != nil || !removed {
 		t.Fatalf("remove: %v, %v", removed, err)
 	}
 	if got := ns.Ruleset(t); got != empty {

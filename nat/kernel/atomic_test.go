@@ -1,4 +1,6 @@
-package nat_test
+//go:build linux
+
+package kernel_test
 
 import (
 	"errors"
@@ -10,6 +12,8 @@ import (
 	"github.com/proxy-init/netlink-native/internal/nfnl"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/kernel"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 	"golang.org/x/sys/unix"
 )
 
@@ -84,22 +88,22 @@ func TestAtomicRejectedBatchChangesNothing(t *testing.T) {
 			t.Parallel()
 			ns := testns.New(t)
 			ns.LoadNft(t, otherTables)
-			c := nat.OpenClient(t, ns)
+			c := kernel.OpenClient(t, ns)
 			if tc.installed != nil {
-				nat.MustApply(t, c, nat.MustPlan(t, *tc.installed))
+				kernel.MustApply(t, c, nattest.MustPlan(t, *tc.installed))
 			}
 			before := snapshotRuleset(t, ns)
 
 			calls := 0
-			nat.SetBeforeCommit(c, func(b *nfnl.Batch) {
+			kernel.SetBeforeCommit(c, func(b *nfnl.Batch) {
 				calls++
 				poison(b)
 			})
 			var err error
 			if tc.apply != nil {
-				_, err = c.Apply(nat.MustPlan(t, *tc.apply))
+				_, err = c.Apply(t.Context(), nattest.MustPlan(t, *tc.apply))
 			} else {
-				_, err = c.Remove()
+				_, err = c.Remove(t.Context())
 			}
 			// Over an install, Apply first tries the exclusive fresh-install
 			// batch (refused with EEXIST, also without effect), then the
@@ -113,18 +117,18 @@ func TestAtomicRejectedBatchChangesNothing(t *testing.T) {
 			}
 
 			// The client still works, and the earlier install, if any, is intact.
-			nat.SetBeforeCommit(c, nil)
+			kernel.SetBeforeCommit(c, nil)
 			if tc.installed != nil {
-				if diff, err := c.Verify(nat.MustPlan(t, *tc.installed)); err != nil || diff != "" {
+				if diff, err := kernel.VerifyText(t.Context(), c, nattest.MustPlan(t, *tc.installed)); err != nil || diff != "" {
 					t.Fatalf("earlier install not intact (err %v):\n%s", err, diff)
 				}
-			} else if live, err := c.Live(); err != nil || len(live.Tables) != 0 {
+			} else if live, err := c.Live(t.Context()); err != nil || len(live.Tables) != 0 {
 				t.Fatalf("fresh namespace has our tables after a refused batch (err %v): %v", err, live)
 			}
 			if tc.apply != nil {
-				rs := nat.MustPlan(t, *tc.apply)
-				nat.MustApply(t, c, rs)
-				if diff, err := c.Verify(rs); err != nil || diff != "" {
+				rs := nattest.MustPlan(t, *tc.apply)
+				kernel.MustApply(t, c, rs)
+				if diff, err := kernel.VerifyText(t.Context(), c, rs); err != nil || diff != "" {
 					t.Fatalf("apply after the refused batch: err %v, diff:\n%s", err, diff)
 				}
 			}

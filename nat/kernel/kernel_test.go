@@ -1,10 +1,14 @@
-package nat
+//go:build linux
+
+package kernel
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,9 +17,26 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/proxy-init/netlink-native/internal/netns"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
+	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/internal/testns"
+	. "github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 	"golang.org/x/sys/unix"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files (they are nat's: ../testdata)")
+
+// MustPlan is nattest's.
+var MustPlan = nattest.MustPlan
+
+func fullConfig() Config { return testcfg.Full() }
+
+// golden compares with nat's golden files: the kernel must list exactly
+// what the planner's goldens say.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	testcfg.Golden(t, filepath.Join("..", "testdata", name), got, *update)
+}
 
 // Kernel tests: each runs in namespaces it creates (held by a descriptor, so
 // they vanish with the test) and compares what nft lists with what we meant.
@@ -101,17 +122,17 @@ func TestKernelVerify(t *testing.T) {
 	ns := testns.New(t)
 	c := OpenClient(t, ns)
 	rs := MustPlan(t, fullConfig())
-	if d, err := c.Verify(rs); err != nil || d == "" {
+	if d, err := VerifyText(t.Context(), c, rs); err != nil || d == "" {
 		t.Fatalf("verify on an empty namespace: diff %q, err %v; want a difference", d, err)
 	}
 	apply(t, c, rs, Installed)
-	if d, err := c.Verify(rs); err != nil || d != "" {
+	if d, err := VerifyText(t.Context(), c, rs); err != nil || d != "" {
 		t.Fatalf("verify after install: err %v, diff:\n%s", err, d)
 	}
 	// Someone adds a rule to our chain and an element to our set.
 	ns.Run(t, "nft", "insert", "rule", "ip", TableName, ChainOutput, "tcp", "dport", "22", "return")
 	ns.Run(t, "nft", "add", "element", "ip6", TableName, SetOutboundPortsIgnore, "{ 8443 }")
-	d, err := c.Verify(rs)
+	d, err := VerifyText(t.Context(), c, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +141,7 @@ func TestKernelVerify(t *testing.T) {
 	}
 	// Apply repairs it.
 	apply(t, c, rs, Replaced)
-	if d, _ := c.Verify(rs); d != "" {
+	if d, _ := VerifyText(t.Context(), c, rs); d != "" {
 		t.Fatalf("verify after repair:\n%s", d)
 	}
 }
@@ -131,7 +152,7 @@ func TestKernelVerify(t *testing.T) {
 func TestKernelSimulateLoadsIdentically(t *testing.T) {
 	big := fullConfig()
 	for p := 2000; p < 6000; p += 2 {
-		big.InboundPortsToIgnore = append(big.InboundPortsToIgnore, PortRange{uint16(p), uint16(p)})
+		big.InboundPortsToIgnore = append(big.InboundPortsToIgnore, PortRange{First: uint16(p), Last: uint16(p)})
 	}
 	for name, cfg := range map[string]Config{"default": DefaultConfig(), "full": fullConfig(), "2000 disjoint ports": big} {
 		t.Run(name, func(t *testing.T) {
@@ -182,11 +203,11 @@ func TestKernelNoCompatExpressions(t *testing.T) {
 func TestKernelRemove(t *testing.T) {
 	ns := testns.New(t)
 	c := OpenClient(t, ns)
-	if removed, err := c.Remove(); err != nil || removed {
+	if removed, err := c.Remove(t.Context()); err != nil || removed {
 		t.Fatalf("Remove on empty namespace = %v, %v", removed, err)
 	}
 	apply(t, c, MustPlan(t, fullConfig()), Installed)
-	if removed, err := c.Remove(); err != nil || !removed {
+	if removed, err := c.Remove(t.Context()); err != nil || !removed {
 		t.Fatalf("Remove = %v, %v", removed, err)
 	}
 	if got := ns.Ruleset(t); got != "" {
@@ -226,7 +247,7 @@ func TestKernelShowCounters(t *testing.T) {
 		}
 		return nil
 	})
-	live, err := c.Live()
+	live, err := c.Live(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,9 +295,9 @@ func TestKernelIPv6RefusalFailsClosed(t *testing.T) {
 		c.beforeCommit = func(b *nfnl.Batch) {
 			// As a kernel without IPv6 NAT would: refuse an ip6 rule.
 			r := &Rule{Name: "x", Verdict: Return{}}
-			b.AddRule(uint8(IPv6), TableName, "no-such-chain", r.Exprs(IPv6), r.UserData(), "add rule ip6 refused")
+			b.AddRule(uint8(IPv6), TableName, "no-such-chain", lowerRule(r, IPv6), userData(r), "add rule ip6 refused")
 		}
-		_, err := c.Apply(MustPlan(t, DefaultConfig()))
+		_, err := c.Apply(t.Context(), MustPlan(t, DefaultConfig()))
 		if !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "add rule ip6 refused") {
 			t.Fatalf("err = %v, want the refused ip6 rule", err)
 		}
@@ -302,49 +323,44 @@ func TestKernelVerifySeesWhatTheDecoderSkips(t *testing.T) {
 			rs := MustPlan(t, DefaultConfig())
 			apply(t, c, rs, Installed)
 			tamper(t, ns)
-			if d, err := c.Verify(rs); err != nil || d == "" {
+			if d, err := VerifyText(t.Context(), c, rs); err != nil || d == "" {
 				t.Fatalf("verify after tampering: err %v, no difference reported", err)
 			}
 			apply(t, c, rs, Replaced)
-			if d, err := c.Verify(rs); err != nil || d != "" {
+			if d, err := VerifyText(t.Context(), c, rs); err != nil || d != "" {
 				t.Fatalf("verify after repair: err %v, diff:\n%s", err, d)
 			}
 		})
 	}
 }
 
-// byteorderSkuid is a uid match with a byteorder conversion in the middle:
-// "meta skuid 2102" to google/nftables, which drops the byteorder, but a
-// different match to the kernel (nft lists it as another uid).
-type byteorderSkuid struct{ SocketID }
-
-func (m byteorderSkuid) exprs(f Family) []expr.Any {
-	ex := m.SocketID.exprs(f)
-	return []expr.Any{ex[0], &expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4}, ex[1]}
+// byteorderSkuid lowers a uid match with a byteorder conversion in the
+// middle: "meta skuid 2102" to google/nftables, which drops the byteorder,
+// but a different match to the kernel (nft lists it as another uid).
+func byteorderSkuid(r *Rule, f Family) []expr.Any {
+	ex := lowerRule(r, f)
+	if r.Name != "ignore-proxy-user-id" {
+		return ex
+	}
+	return append([]expr.Any{ex[0], &expr.Byteorder{SourceRegister: 1, DestRegister: 1, Op: expr.ByteorderHton, Len: 4, Size: 4}}, ex[1:]...)
 }
 
 func TestKernelVerifySeesSkippedExpressions(t *testing.T) {
 	ns := testns.New(t)
 	c := OpenClient(t, ns)
 	rs := MustPlan(t, DefaultConfig())
-	tampered := MustPlan(t, DefaultConfig())
-	for _, tbl := range tampered.Tables {
-		for _, r := range tbl.Chain(ChainOutput).Rules {
-			if r.Name == "ignore-proxy-user-id" {
-				r.Matches = []Match{byteorderSkuid{r.Matches[0].(SocketID)}}
-			}
-		}
-	}
-	apply(t, c, tampered, Installed)
+	c.lowerRule = byteorderSkuid
+	apply(t, c, rs, Installed)
+	c.lowerRule = nil
 	if !strings.Contains(ns.Ruleset(t), "meta skuid 906493952") {
 		t.Fatalf("the tampered rule is not what nft sees:\n%s", ns.Ruleset(t))
 	}
-	d, err := c.Verify(rs)
+	d, err := VerifyText(t.Context(), c, rs)
 	if err != nil || !strings.Contains(d, "expressions in the kernel") {
 		t.Fatalf("verify: err %v, want the skipped expression reported, diff:\n%s", err, d)
 	}
 	apply(t, c, rs, Replaced)
-	if d, err := c.Verify(rs); err != nil || d != "" {
+	if d, err := VerifyText(t.Context(), c, rs); err != nil || d != "" {
 		t.Fatalf("verify after repair: err %v, diff:\n%s", err, d)
 	}
 }
@@ -360,11 +376,11 @@ func TestKernelClientConcurrentUse(t *testing.T) {
 		go func() {
 			for i := range 10 {
 				rs := plans[(g+i)%2]
-				if _, err := c.Apply(rs); err != nil {
+				if _, err := c.Apply(t.Context(), rs); err != nil {
 					errc <- err
 					return
 				}
-				if _, err := c.Live(); err != nil {
+				if _, err := c.Live(t.Context()); err != nil {
 					errc <- err
 					return
 				}

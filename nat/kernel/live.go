@@ -1,4 +1,6 @@
-package nat
+//go:build linux
+
+package kernel
 
 import (
 	"bytes"
@@ -7,26 +9,27 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
+	"github.com/proxy-init/netlink-native/nat"
 )
 
 // readLive reads our tables back from the kernel into the ruleset model. It
 // uses google/nftables' dump requests, which decode rules into expressions.
-func readLive(conn *nftables.Conn, sock *nfnl.Socket) (*Ruleset, error) {
+func readLive(conn *nftables.Conn, sock *nfnl.Socket) (*nat.Ruleset, error) {
 	// Which of our tables exist, and their flags, come from our own dump,
 	// once: google/nftables v0.3.0 decodes the flags in host byte order.
 	tables, err := sock.Tables()
 	if err != nil {
 		return nil, err
 	}
-	rs := &Ruleset{}
-	for _, fam := range []Family{IPv4, IPv6} {
+	rs := &nat.Ruleset{}
+	for _, fam := range []nat.Family{nat.IPv4, nat.IPv6} {
 		for _, nt := range tables {
-			if nt.Family != uint8(fam) || nt.Name != TableName {
+			if nt.Family != uint8(fam) || nt.Name != nat.TableName {
 				continue
 			}
 			t, err := readTable(conn, sock, fam)
 			if err != nil {
-				return nil, fmt.Errorf("read table %s %s: %w", fam, TableName, err)
+				return nil, fmt.Errorf("read table %s %s: %w", fam, nat.TableName, err)
 			}
 			t.Flags = nt.Flags
 			rs.Tables = append(rs.Tables, t)
@@ -37,10 +40,10 @@ func readLive(conn *nftables.Conn, sock *nfnl.Socket) (*Ruleset, error) {
 
 // readTable reads our table of one family, which the caller's table dump
 // found; the dump is not asked for again.
-func readTable(conn *nftables.Conn, sock *nfnl.Socket, fam Family) (*Table, error) {
-	nt := &nftables.Table{Name: TableName, Family: nftables.TableFamily(fam)}
-	t := &Table{Family: fam, Name: TableName}
-	counts, err := sock.ExprCounts(uint8(fam), TableName)
+func readTable(conn *nftables.Conn, sock *nfnl.Socket, fam nat.Family) (*nat.Table, error) {
+	nt := &nftables.Table{Name: nat.TableName, Family: nftables.TableFamily(fam)}
+	t := &nat.Table{Family: fam, Name: nat.TableName}
+	counts, err := sock.ExprCounts(uint8(fam), nat.TableName)
 	if err != nil {
 		return nil, err
 	}
@@ -62,12 +65,12 @@ func readTable(conn *nftables.Conn, sock *nfnl.Socket, fam Family) (*Table, erro
 		return nil, fmt.Errorf("list chains: %w", err)
 	}
 	for _, nc := range chains {
-		if nc.Table.Name != TableName {
+		if nc.Table.Name != nat.TableName {
 			continue
 		}
-		c := &Chain{Name: nc.Name}
+		c := &nat.Chain{Name: nc.Name}
 		if nc.Hooknum != nil {
-			c.Hook = &Hook{Name: hookName(*nc.Hooknum), Type: string(nc.Type), Policy: "accept"}
+			c.Hook = &nat.Hook{Name: hookName(*nc.Hooknum), Type: string(nc.Type), Policy: "accept"}
 			if nc.Priority != nil {
 				c.Hook.Priority = int32(*nc.Priority)
 			}
@@ -80,9 +83,9 @@ func readTable(conn *nftables.Conn, sock *nfnl.Socket, fam Family) (*Table, erro
 			return nil, fmt.Errorf("list rules of chain %s: %w", nc.Name, err)
 		}
 		for _, nr := range rules {
-			r := DecodeRule(fam, nr.Exprs, nr.UserData)
+			r := decodeRule(fam, nr.Exprs, nr.UserData)
 			if n := counts[nr.Handle]; n != len(nr.Exprs) {
-				r = &Rule{Unrecognised: fmt.Sprintf("%d expressions in the kernel, %d understood: %s", n, len(nr.Exprs), unrecognised(nr.Exprs, "").Unrecognised)}
+				r = &nat.Rule{Unrecognised: fmt.Sprintf("%d expressions in the kernel, %d understood: %s", n, len(nr.Exprs), unrecognised(nr.Exprs, "").Unrecognised)}
 			}
 			c.Rules = append(c.Rules, r)
 		}
@@ -101,15 +104,15 @@ func hookName(h nftables.ChainHook) string {
 	return fmt.Sprintf("hook%d", h)
 }
 
-func readSet(conn *nftables.Conn, ns *nftables.Set) (*Set, error) {
-	s := &Set{Name: ns.Name}
+func readSet(conn *nftables.Conn, ns *nftables.Set) (*nat.Set, error) {
+	s := &nat.Set{Name: ns.Name}
 	switch ns.KeyType.GetNFTMagic() {
 	case nftables.TypeInetService.GetNFTMagic():
-		s.Key = KeyPort
+		s.Key = nat.KeyPort
 	case nftables.TypeIPAddr.GetNFTMagic():
-		s.Key = KeyIPv4
+		s.Key = nat.KeyIPv4
 	case nftables.TypeIP6Addr.GetNFTMagic():
-		s.Key = KeyIPv6
+		s.Key = nat.KeyIPv6
 	default:
 		s.Unrecognised = "key type " + ns.KeyType.Name
 	}
@@ -127,16 +130,16 @@ func readSet(conn *nftables.Conn, ns *nftables.Set) (*Set, error) {
 	return s, nil
 }
 
-// intervalsFromElements inverts Set.elements: starts and end markers, in any
+// intervalsFromElements inverts nfnl.IntervalElements: starts and end markers, in any
 // order, back into inclusive ranges.
-func intervalsFromElements(elems []nftables.SetElement, keyLen int) ([]Interval, string) {
+func intervalsFromElements(elems []nftables.SetElement, keyLen int) ([]nat.Interval, string) {
 	sort.Slice(elems, func(i, j int) bool {
 		if c := bytes.Compare(elems[i].Key, elems[j].Key); c != 0 {
 			return c < 0
 		}
 		return elems[i].IntervalEnd // an end marker sorts before a start at the same key
 	})
-	var out []Interval
+	var out []nat.Interval
 	var open []byte
 	for _, e := range elems {
 		if len(e.Key) != keyLen {
@@ -144,7 +147,7 @@ func intervalsFromElements(elems []nftables.SetElement, keyLen int) ([]Interval,
 		}
 		switch {
 		case e.IntervalEnd && open != nil:
-			out = append(out, Interval{First: open, Last: decrement(e.Key)})
+			out = append(out, nat.Interval{First: open, Last: decrement(e.Key)})
 			open = nil
 		case e.IntervalEnd:
 			// the end marker at zero that precedes the first range
@@ -155,7 +158,19 @@ func intervalsFromElements(elems []nftables.SetElement, keyLen int) ([]Interval,
 		}
 	}
 	if open != nil {
-		out = append(out, Interval{First: open, Last: bytes.Repeat([]byte{0xff}, keyLen)})
+		out = append(out, nat.Interval{First: open, Last: bytes.Repeat([]byte{0xff}, keyLen)})
 	}
 	return out, ""
+}
+
+// decrement returns key-1 for a non-zero key.
+func decrement(key []byte) []byte {
+	out := append([]byte(nil), key...)
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i]--
+		if out[i] != 0xff {
+			break
+		}
+	}
+	return out
 }

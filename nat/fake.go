@@ -1,0 +1,295 @@
+package nat
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"slices"
+	"sync"
+)
+
+// Fake is an in-memory Engine and Host: it keeps "the kernel's" tables in
+// memory, works on any GOOS and needs no privileges, so that code built on
+// an Engine (a CNI plugin, an operator, nat/pod itself) can be tested
+// without root. Its zero value is an empty namespace with IPv6.
+//
+// It checks what the kernel checks that a plan could get wrong: every set a
+// rule looks up and every chain it jumps to must exist in its table.
+// Counters stay zero.
+type Fake struct {
+	mu     sync.Mutex
+	tables *Ruleset
+
+	// NoIPv6 makes IPv6Available report false, as on a kernel booted with
+	// ipv6.disable=1.
+	NoIPv6 bool
+	// LegacyNAT makes LegacyNATPresent report true.
+	LegacyNAT bool
+	// NoConntrack makes OpenCloseWait fail with fs.ErrNotExist until the
+	// first successful Apply, as the kernel does before NAT loads conntrack.
+	NoConntrack bool
+	// CloseWait is the last value written to the close-wait sysctl.
+	CloseWait int
+	// Foreign are other tables' base chains, which BaseChains lists after
+	// ours.
+	Foreign []BaseChain
+
+	// Fail, when set, is asked before each step with the step's Op (OpRead,
+	// OpCreateTable for a write, OpDeleteTable for Remove, OpProbe,
+	// OpSysctl); an error it returns is that step's failure, and nothing
+	// changes. Return a *KernelError (NewKernelError) to act as the kernel.
+	// It is called with the fake locked: it must not call the fake.
+	Fail func(op Op) error
+
+	// Writes counts the transactions committed.
+	Writes int
+}
+
+// NewFake returns an empty namespace with IPv6.
+func NewFake() *Fake { return &Fake{} }
+
+var _ interface {
+	Engine
+	Host
+} = (*Fake)(nil)
+
+func (f *Fake) fail(op Op) error {
+	if f.Fail == nil {
+		return nil
+	}
+	return f.Fail(op)
+}
+
+// Set replaces the fake's tables as another writer (nft, a second
+// proxy-init) would; nil removes them.
+func (f *Fake) Set(rs *Ruleset) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tables = rs.clone()
+}
+
+// Apply installs rs, replacing our tables if they differ.
+func (f *Fake) Apply(ctx context.Context, rs *Ruleset) (Outcome, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail(OpRead); err != nil {
+		return 0, err
+	}
+	live := f.tables
+	if live != nil && len(live.Tables) > 0 && live.Listing(false) == rs.Listing(false) {
+		return Unchanged, nil
+	}
+	if err := f.fail(OpCreateTable); err != nil {
+		return 0, err
+	}
+	if err := check(rs); err != nil {
+		return 0, err
+	}
+	f.tables = rs.clone()
+	f.Writes++
+	f.NoConntrack = false
+	if live == nil || len(live.Tables) == 0 {
+		return Installed, nil
+	}
+	return Replaced, nil
+}
+
+// Check reports whether Apply(rs) would be accepted, changing nothing.
+func (f *Fake) Check(ctx context.Context, rs *Ruleset) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail(OpCreateTable); err != nil {
+		return err
+	}
+	return check(rs)
+}
+
+// Live returns a copy of the fake's tables.
+func (f *Fake) Live(ctx context.Context) (*Ruleset, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail(OpRead); err != nil {
+		return nil, err
+	}
+	if f.tables == nil {
+		return &Ruleset{}, nil
+	}
+	return f.tables.clone(), nil
+}
+
+// Verify compares the fake's tables with rs.
+func (f *Fake) Verify(ctx context.Context, rs *Ruleset) (*RulesetDiff, error) {
+	live, err := f.Live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return Compare(rs, live), nil
+}
+
+// Remove deletes the fake's tables.
+func (f *Fake) Remove(ctx context.Context) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.fail(OpDeleteTable); err != nil {
+		return false, err
+	}
+	had := f.tables != nil && len(f.tables.Tables) > 0
+	if had {
+		f.Writes++
+	}
+	f.tables = nil
+	return had, nil
+}
+
+// Close does nothing; the fake keeps its tables.
+func (f *Fake) Close() error { return nil }
+
+// IPv6Available is !NoIPv6.
+func (f *Fake) IPv6Available() bool { return !f.NoIPv6 }
+
+// LegacyNATPresent is LegacyNAT.
+func (f *Fake) LegacyNATPresent(ctx context.Context) (bool, error) {
+	if err := f.fail(OpProbe); err != nil {
+		return false, err
+	}
+	return f.LegacyNAT, nil
+}
+
+// OpenCloseWait opens the fake's close-wait sysctl; writing it sets
+// CloseWait.
+func (f *Fake) OpenCloseWait(ctx context.Context) (Sysctl, error) {
+	if err := f.fail(OpSysctl); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.NoConntrack {
+		return nil, fmt.Errorf("open sysctl net.netfilter.nf_conntrack_tcp_timeout_close_wait: %w", fs.ErrNotExist)
+	}
+	return fakeSysctl{f}, nil
+}
+
+// BaseChains lists our installed base chains, then Foreign.
+func (f *Fake) BaseChains(ctx context.Context) ([]BaseChain, error) {
+	if err := f.fail(OpRead); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []BaseChain
+	if f.tables != nil {
+		for _, t := range f.tables.Tables {
+			for _, c := range t.Chains {
+				if c.Hook != nil {
+					out = append(out, BaseChain{Family: t.Family.String(), Table: t.Name, Chain: c.Name, Type: c.Hook.Type, Hook: c.Hook.Name, Priority: c.Hook.Priority})
+				}
+			}
+		}
+	}
+	return append(out, f.Foreign...), nil
+}
+
+type fakeSysctl struct{ f *Fake }
+
+func (s fakeSysctl) Set(v int) error {
+	s.f.mu.Lock()
+	defer s.f.mu.Unlock()
+	s.f.CloseWait = v
+	return nil
+}
+
+func (s fakeSysctl) Close() error { return nil }
+
+// check refuses what the kernel would refuse of a well-formed plan gone
+// wrong: a lookup of a set or a jump to a chain that its table lacks.
+func check(rs *Ruleset) error {
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			for _, r := range c.Rules {
+				for _, name := range references(r) {
+					if name.set && t.Set(name.name) == nil || !name.set && t.Chain(name.name) == nil {
+						return NewKernelError(OpAddRule, KindOther, fmt.Errorf("add rule %s %s %s %q: %s %s does not exist: %w",
+							t.Family, t.Name, c.Name, r.Comment(), name.kind(), name.name, fs.ErrNotExist))
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type ref struct {
+	set  bool
+	name string
+}
+
+func (r ref) kind() string {
+	if r.set {
+		return "set"
+	}
+	return "chain"
+}
+
+func references(r *Rule) []ref {
+	var out []ref
+	for _, m := range r.Matches {
+		switch m := m.(type) {
+		case DPortInSet:
+			out = append(out, ref{true, m.Set})
+		case AddrInSet:
+			out = append(out, ref{true, m.Set})
+		}
+	}
+	if j, ok := r.Verdict.(Jump); ok {
+		out = append(out, ref{false, j.Chain})
+	}
+	return out
+}
+
+// clone copies the model deeply enough that neither side's later changes
+// reach the other (element keys are never modified in place, so they are
+// shared).
+func (r *Ruleset) clone() *Ruleset {
+	if r == nil {
+		return nil
+	}
+	out := &Ruleset{}
+	for _, t := range r.Tables {
+		nt := *t
+		nt.Sets = nil
+		for _, s := range t.Sets {
+			ns := *s
+			ns.Elements = slices.Clone(s.Elements)
+			nt.Sets = append(nt.Sets, &ns)
+		}
+		nt.Chains = nil
+		for _, c := range t.Chains {
+			nc := *c
+			if c.Hook != nil {
+				h := *c.Hook
+				nc.Hook = &h
+			}
+			nc.Rules = nil
+			for _, rule := range c.Rules {
+				nr := *rule
+				nr.Matches = slices.Clone(rule.Matches)
+				nc.Rules = append(nc.Rules, &nr)
+			}
+			nt.Chains = append(nt.Chains, &nc)
+		}
+		out.Tables = append(out.Tables, &nt)
+	}
+	return out
+}

@@ -1,0 +1,69 @@
+package nat_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"testing"
+
+	. "github.com/proxy-init/netlink-native/nat"
+)
+
+func TestFake(t *testing.T) {
+	ctx := context.Background()
+	var f Fake // the zero value is an empty namespace
+	rs := MustPlan(t, fullConfig())
+	for i, want := range []Outcome{Installed, Unchanged} {
+		if got, err := f.Apply(ctx, rs); err != nil || got != want {
+			t.Fatalf("apply %d: %v, %v; want %v", i, got, err, want)
+		}
+	}
+	// The fake keeps its own copy: the caller's plan may change.
+	rs.Tables[0].Chains[0].Rules = nil
+	if d, _ := f.Verify(ctx, MustPlan(t, fullConfig())); !d.Empty() {
+		t.Fatalf("the fake shares the caller's plan:\n%s", d)
+	}
+	// Another writer changes the tables: verify sees it, apply repairs it.
+	f.Set(MustPlan(t, DefaultConfig()))
+	if d, _ := f.Verify(ctx, MustPlan(t, fullConfig())); d.Empty() {
+		t.Fatal("verify missed the change")
+	}
+	if got, _ := f.Apply(ctx, MustPlan(t, fullConfig())); got != Replaced {
+		t.Fatalf("apply over a change: %v", got)
+	}
+
+	// Check and Apply refuse a rule that looks up a missing set, as the
+	// kernel does, and change nothing.
+	bad := MustPlan(t, fullConfig())
+	bad.Tables[0].Sets = bad.Tables[0].Sets[1:]
+	writes := f.Writes
+	for name, err := range map[string]error{"check": f.Check(ctx, bad), "apply": func() error { _, err := f.Apply(ctx, bad); return err }()} {
+		if OpOf(err) != OpAddRule || !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s of a rule with a missing set: %v", name, err)
+		}
+	}
+	if f.Writes != writes {
+		t.Error("a refused apply wrote")
+	}
+	if err := f.Check(ctx, MustPlan(t, DefaultConfig())); err != nil {
+		t.Errorf("check of a good plan: %v", err)
+	}
+
+	if removed, err := f.Remove(ctx); err != nil || !removed {
+		t.Fatalf("remove: %v, %v", removed, err)
+	}
+	if removed, _ := f.Remove(ctx); removed {
+		t.Fatal("second remove found something")
+	}
+	// Injected failures are the step's, and the engine's interface is
+	// what callers hold.
+	var e Engine = &Fake{Fail: func(op Op) error {
+		if op == OpRead {
+			return NewKernelError(op, KindPermission, errors.New("operation not permitted"))
+		}
+		return nil
+	}}
+	if _, err := e.Live(ctx); !IsPermission(err) {
+		t.Fatalf("injected failure: %v", err)
+	}
+}

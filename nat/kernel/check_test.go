@@ -1,0 +1,132 @@
+//go:build linux
+
+package kernel_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/proxy-init/netlink-native/internal/testcfg"
+	"github.com/proxy-init/netlink-native/internal/testns"
+	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/kernel"
+	"github.com/proxy-init/netlink-native/nat/nattest"
+)
+
+// TestKernelCheck: the kernel validates the batch Apply would send and
+// aborts it: a good plan passes, a refused one reports the refusal, and the
+// ruleset (listing with handles) is unchanged either way, in a fresh
+// namespace and over an install.
+func TestKernelCheck(t *testing.T) {
+	for _, existing := range []bool{false, true} {
+		ns := testns.New(t)
+		c := kernel.OpenClient(t, ns)
+		if existing {
+			kernel.MustApply(t, c, nattest.MustPlan(t, nat.DefaultConfig()))
+		}
+		before := snapshotRuleset(t, ns)
+		if err := c.Check(t.Context(), nattest.MustPlan(t, testcfg.Full())); err != nil {
+			t.Fatalf("existing=%v: check of a good plan: %v", existing, err)
+		}
+		if after := snapshotRuleset(t, ns); after != before {
+			t.Fatalf("existing=%v: check changed the ruleset:\n%s", existing, nat.Diff(before, after))
+		}
+		kernel.SetBeforeCommit(c, poison)
+		err := c.Check(t.Context(), nattest.MustPlan(t, testcfg.Full()))
+		requirePoisonRefused(t, err)
+		if nat.OpOf(err) != nat.OpAddRule {
+			t.Fatalf("refused check: op %v, want add rule", nat.OpOf(err))
+		}
+		if after := snapshotRuleset(t, ns); after != before {
+			t.Fatalf("existing=%v: a refused check changed the ruleset:\n%s", existing, nat.Diff(before, after))
+		}
+		kernel.SetBeforeCommit(c, nil)
+	}
+}
+
+// TestKernelContext: a context that has ended stops a call before it
+// writes; a deadline bounds the call.
+func TestKernelContext(t *testing.T) {
+	ns := testns.New(t)
+	c := kernel.OpenClient(t, ns)
+	rs := nattest.MustPlan(t, nat.DefaultConfig())
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := c.Apply(cancelled, rs); !errors.Is(err, context.Canceled) {
+		t.Fatalf("apply with a cancelled context: %v", err)
+	}
+	past, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel()
+	if _, err := c.Live(past); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("live with a past deadline: %v", err)
+	}
+	if got := ns.Ruleset(t); got != "" {
+		t.Fatalf("an ended context wrote:\n%s", got)
+	}
+	soon, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := c.Apply(soon, rs); err != nil {
+		t.Fatalf("apply within a deadline: %v", err)
+	}
+	if _, err := c.Live(t.Context()); err != nil {
+		t.Fatalf("live without a deadline after one: %v", err)
+	}
+}
+
+// TestKernelTargets: a namespace by path (opened and closed by the client),
+// by descriptor, and the zero Target meaning the caller's own namespace
+// (here: a thread inside a throwaway one); what is not a namespace is
+// refused as such, fd 0 included.
+func TestKernelTargets(t *testing.T) {
+	rs := nattest.MustPlan(t, nat.DefaultConfig())
+	ns := testns.New(t)
+	c, err := kernel.Open(t.Context(), kernel.AtPath(ns.Path()), kernel.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := c.Apply(t.Context(), rs); err != nil || out != nat.Installed {
+		t.Fatalf("by path: %v, %v", out, err)
+	}
+	c.Close()
+	if got := ns.Ruleset(t); got != rs.Listing(false) {
+		t.Fatalf("by path: installed elsewhere:\n%s", got)
+	}
+
+	own := testns.New(t)
+	err = own.Do(func() error {
+		c, err := kernel.Open(t.Context(), kernel.Target{}, kernel.Options{})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Apply(t.Context(), rs)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("own namespace: %v", err)
+	}
+	if got := own.Ruleset(t); got != rs.Listing(false) {
+		t.Fatalf("own namespace: installed elsewhere:\n%s", got)
+	}
+
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	for name, target := range map[string]kernel.Target{
+		"a directory":     kernel.AtPath(t.TempDir()),
+		"a missing path":  kernel.AtPath("/nonexistent/netns"),
+		"a file by fd":    kernel.AtFD(int(devnull.Fd())),
+		"fd 0 (stdin)":    kernel.AtFD(0),
+		"a closed fd 999": kernel.AtFD(999),
+	} {
+		_, err := kernel.Open(t.Context(), target, kernel.Options{})
+		if nat.OpOf(err) != nat.OpOpenNamespace {
+			t.Errorf("%s: err %v (op %v), want the open-namespace step refused", name, err, nat.OpOf(err))
+		}
+	}
+}

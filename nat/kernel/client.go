@@ -1,0 +1,364 @@
+//go:build linux
+
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/mdlayher/netlink"
+	"github.com/proxy-init/netlink-native/internal/netns"
+	"github.com/proxy-init/netlink-native/internal/nfnl"
+	"github.com/proxy-init/netlink-native/nat"
+	"golang.org/x/sys/unix"
+)
+
+// Client installs, reads and removes our tables in one network namespace.
+// It is safe to keep for the life of a process, to call repeatedly and from
+// several goroutines: calls take turns on its sockets, whose replies are
+// matched to requests by sequence number.
+type Client struct {
+	mu     sync.Mutex
+	nsFD   int
+	nsFile *os.File // opened by Open from a path; closed by Close
+	log    *slog.Logger
+	sock   *nfnl.Socket
+	read   *nftables.Conn
+	readNL *netlink.Conn // read's socket, for its deadline
+
+	// Test hooks: beforeCommit sees (and may alter) every batch about to
+	// be sent; lowerRule replaces the lowering of rules.
+	beforeCommit func(*nfnl.Batch)
+	lowerRule    func(r *nat.Rule, f nat.Family) []expr.Any
+}
+
+var _ interface {
+	nat.Engine
+	nat.Host
+} = (*Client)(nil)
+
+// Options configures a Client.
+type Options struct {
+	// Logger receives one line per decision; nil discards them.
+	Logger *slog.Logger
+}
+
+// Open opens a netlink socket in the target namespace.
+func Open(ctx context.Context, t Target, o Options) (*Client, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	fd, file, err := t.open()
+	if err != nil {
+		return nil, err
+	}
+	sock, err := nfnl.Open(fd)
+	if err != nil {
+		if file != nil {
+			file.Close()
+		}
+		return nil, classify(nat.OpOpenSocket, err)
+	}
+	return &Client{nsFD: fd, nsFile: file, log: log, sock: sock}, nil
+}
+
+// Close releases the sockets, and the namespace if Open opened it by path.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.read != nil {
+		_ = c.read.CloseLasting()
+		c.read = nil
+	}
+	err := c.sock.Close()
+	if c.nsFile != nil {
+		c.nsFile.Close()
+		c.nsFile = nil
+	}
+	return err
+}
+
+// begin starts a call: the context's deadline bounds every wait for the
+// kernel in it (nfnl.DefaultTimeout each without one).
+func (c *Client) begin(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	deadline, _ := ctx.Deadline()
+	if err := c.sock.SetDeadline(deadline); err != nil {
+		return classifyCtx(ctx, nat.OpRead, err)
+	}
+	if c.readNL != nil {
+		if deadline.IsZero() {
+			deadline = time.Now().Add(nfnl.DefaultTimeout)
+		}
+		_ = c.readNL.SetReadDeadline(deadline)
+	}
+	return nil
+}
+
+// reader opens the dump connection on first use: a fresh install never
+// needs it, and it costs a socket and a thread switch into the namespace.
+func (c *Client) reader(ctx context.Context) (*nftables.Conn, error) {
+	if c.read != nil {
+		return c.read, nil
+	}
+	// The socket is opened on a thread inside the namespace, like ours in
+	// nfnl.Open, rather than with nftables.WithNetNSFd: that option has
+	// mdlayher/socket open /proc/self/task/<tid>/ns/net to come back, and
+	// fails where /proc is absent (an empty chroot).
+	var conn *nftables.Conn
+	var nl *netlink.Conn
+	err := netns.Do(c.nsFD, func() (err error) {
+		conn, err = nftables.New(nftables.AsLasting(), nftables.WithSockOptions(func(n *netlink.Conn) error {
+			nl = n
+			return nil
+		}))
+		return err
+	})
+	if err != nil {
+		return nil, classify(nat.OpOpenSocket, fmt.Errorf("open netlink socket for reading: %w", err))
+	}
+	c.read, c.readNL = conn, nl
+	if err := c.begin(ctx); err != nil {
+		return nil, err
+	}
+	return conn, nil
+}
+
+// maxAttempts bounds the retries when other writers keep changing the
+// ruleset between our read and our write.
+const maxAttempts = 20
+
+// Apply makes our tables equal to the plan, in one transaction.
+//
+// A fresh namespace is the common case, a pod's init container: one dump
+// request finds none of our tables, and one batch creates them with the
+// exclusive flag (a racing writer makes the kernel refuse the whole batch
+// with EEXIST). Otherwise the live tables are read; if they already equal
+// the plan nothing is written, else one batch deletes and re-creates them,
+// conditional on the ruleset generation read, and is retried if someone
+// else committed in between.
+func (c *Client) Apply(ctx context.Context, rs *nat.Ruleset) (nat.Outcome, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.begin(ctx); err != nil {
+		return 0, err
+	}
+	fresh, err := c.absent()
+	if err != nil {
+		return 0, classifyCtx(ctx, nat.OpRead, err)
+	}
+	if fresh {
+		b := &nfnl.Batch{}
+		if err := c.addTables(b, rs, true); err != nil {
+			return 0, err
+		}
+		err := c.commit(b, 0)
+		if err == nil {
+			c.log.Info("installed rules", "tables", len(rs.Tables), "rules", rs.RuleCount(), "messages", b.Len())
+			return nat.Installed, nil
+		}
+		if !errors.Is(err, unix.EEXIST) {
+			return 0, classifyCtx(ctx, nat.OpStartTransaction, err)
+		}
+	}
+	want := rs.Listing(false) // rendered once: for large sets it costs milliseconds
+	gen, _, changed, err := c.rewrite(ctx, "apply", rs, func(live *nat.Ruleset) bool { return live.Listing(false) == want })
+	if err != nil {
+		return 0, err
+	}
+	if !changed {
+		c.log.Info("rules already installed and up to date; nothing changed", "generation", gen)
+		return nat.Unchanged, nil
+	}
+	c.log.Info("replaced rules that differed from the configuration", "tables", len(rs.Tables), "rules", rs.RuleCount())
+	return nat.Replaced, nil
+}
+
+// Check asks the kernel whether Apply(rs) would be accepted, and changes
+// nothing: the batch Apply would send (the exclusive create in a fresh
+// namespace, else the replacement of our tables) is sent without its end
+// message, so the kernel processes and validates every message, reports
+// any refusal, and aborts, as nft --check does.
+func (c *Client) Check(ctx context.Context, rs *nat.Ruleset) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.begin(ctx); err != nil {
+		return err
+	}
+	fresh, err := c.absent()
+	if err != nil {
+		return classifyCtx(ctx, nat.OpRead, err)
+	}
+	b := &nfnl.Batch{}
+	if !fresh {
+		_, live, err := c.snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range live.Tables {
+			b.DelTable(uint8(t.Family), t.Name)
+		}
+	}
+	if err := c.addTables(b, rs, fresh); err != nil {
+		return err
+	}
+	if c.beforeCommit != nil {
+		c.beforeCommit(b)
+	}
+	return classifyCtx(ctx, nat.OpStartTransaction, c.sock.Check(b, 0))
+}
+
+// rewrite reads our tables and, unless done says they are already as
+// wanted, commits one batch that deletes them and creates rs's tables (none
+// when rs is nil), conditional on the generation read; if someone else
+// committed in between, it reads again. It returns the generation and the
+// tables it read, and whether it committed.
+func (c *Client) rewrite(ctx context.Context, op string, rs *nat.Ruleset, done func(live *nat.Ruleset) bool) (uint32, *nat.Ruleset, bool, error) {
+	for range maxAttempts {
+		gen, live, err := c.snapshot(ctx)
+		if err != nil {
+			return 0, nil, false, err
+		}
+		if done(live) {
+			return gen, live, false, nil
+		}
+		b := &nfnl.Batch{}
+		for _, t := range live.Tables {
+			b.DelTable(uint8(t.Family), t.Name)
+		}
+		if rs != nil {
+			if err := c.addTables(b, rs, false); err != nil {
+				return 0, nil, false, err
+			}
+		}
+		err = c.commit(b, gen)
+		if errors.Is(err, nfnl.ErrGenerationChanged) {
+			c.log.Debug("ruleset changed during "+op+"; reading it again", "generation", gen)
+			if err := ctx.Err(); err != nil {
+				return 0, nil, false, err
+			}
+			continue
+		}
+		if err != nil {
+			return 0, nil, false, classifyCtx(ctx, nat.OpStartTransaction, err)
+		}
+		return gen, live, true, nil
+	}
+	return 0, nil, false, nat.NewKernelError(nat.OpStartTransaction, nat.KindConflict,
+		fmt.Errorf("%s: the ruleset kept changing under us for %d attempts; another process is rewriting it", op, maxAttempts))
+}
+
+// absent reports whether none of our tables exists, in one small dump
+// request. Then the fresh-install batch applies; otherwise sending it would
+// only be refused (EEXIST) after the kernel did, and undid, all its work.
+// Tables of families the plan leaves out count too: they must go.
+func (c *Client) absent() (bool, error) {
+	tables, err := c.sock.Tables()
+	if err != nil {
+		return false, err
+	}
+	for _, t := range tables {
+		if t.Name == nat.TableName && (t.Family == uint8(nat.IPv4) || t.Family == uint8(nat.IPv6)) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func (c *Client) commit(b *nfnl.Batch, gen uint32) error {
+	if c.beforeCommit != nil {
+		c.beforeCommit(b)
+	}
+	return c.sock.Commit(b, gen)
+}
+
+// snapshot reads our tables and the generation they belong to. Reading takes
+// several dump requests; a generation that moved during them means the read
+// may mix two rulesets, so it is repeated.
+func (c *Client) snapshot(ctx context.Context) (uint32, *nat.Ruleset, error) {
+	conn, err := c.reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	for range maxAttempts {
+		before, err := c.sock.Generation()
+		if err != nil {
+			return 0, nil, classifyCtx(ctx, nat.OpRead, err)
+		}
+		live, rerr := readLive(conn, c.sock)
+		after, err := c.sock.Generation()
+		if err != nil {
+			return 0, nil, classifyCtx(ctx, nat.OpRead, err)
+		}
+		if before != after {
+			// Someone committed while we read: the read may mix two
+			// rulesets, or have failed because a set or chain listed by one
+			// dump request was deleted before the next one (ENOENT).
+			if err := ctx.Err(); err != nil {
+				return 0, nil, err
+			}
+			continue
+		}
+		if rerr != nil {
+			return 0, nil, classifyCtx(ctx, nat.OpRead, rerr)
+		}
+		return after, live, nil
+	}
+	return 0, nil, nat.NewKernelError(nat.OpRead, nat.KindConflict,
+		fmt.Errorf("read rules: the ruleset kept changing under us for %d attempts", maxAttempts))
+}
+
+// Live returns our tables as the kernel has them, with counters.
+func (c *Client) Live(ctx context.Context) (*nat.Ruleset, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.begin(ctx); err != nil {
+		return nil, err
+	}
+	_, live, err := c.snapshot(ctx)
+	return live, err
+}
+
+// Remove deletes our tables, and nothing else, in one transaction. It
+// reports whether there was anything to remove.
+func (c *Client) Remove(ctx context.Context) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.begin(ctx); err != nil {
+		return false, err
+	}
+	_, live, removed, err := c.rewrite(ctx, "remove", nil, func(live *nat.Ruleset) bool { return len(live.Tables) == 0 })
+	switch {
+	case err != nil:
+		return false, err
+	case !removed:
+		c.log.Info("no proxy-init tables to remove")
+	default:
+		c.log.Info("removed proxy-init tables", "tables", len(live.Tables))
+	}
+	return removed, nil
+}
+
+// Verify compares the live tables with the plan; the diff is empty when
+// they are equal, and its String is a line diff of the two listings (-
+// planned, + live).
+func (c *Client) Verify(ctx context.Context, rs *nat.Ruleset) (*nat.RulesetDiff, error) {
+	live, err := c.Live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return nat.Compare(rs, live), nil
+}
