@@ -158,6 +158,14 @@ func TestExplainLiveOddities(t *testing.T) {
 			t.Fatalf("trace %+v", tr)
 		}
 	})
+	t.Run("drop policy", func(t *testing.T) {
+		rs := MustPlan(t, DefaultConfig())
+		rs.Table(IPv4).Chain(ChainOutputBase).Hook.Policy = VerdictDrop
+		tr, _ := Explain(rs, outFlow("192.0.2.1:80", 2102, 1000, "eth0"))
+		if tr.Verdict != VerdictDrop || tr.DecidedBy != DecidedByPolicy {
+			t.Fatalf("trace %+v", tr)
+		}
+	})
 	t.Run("no table", func(t *testing.T) {
 		tr, err := Explain(&Ruleset{}, flow)
 		if err != nil || tr.Redirected() || tr.DecidedBy != DecidedByPolicy {
@@ -240,6 +248,12 @@ func TestExplainNotesOtherChains(t *testing.T) {
 	want := []string{"ip nat same priority", "inet mesh before", "ip late after"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("other chains %q, want %q", got, want)
+	}
+	// Without a table of ours, another table's chain decides alone.
+	tr, _ = Explain(&Ruleset{}, inFlow("192.0.2.1", "192.0.2.2:8080"))
+	tr.NoteOthers([]BaseChain{{Family: "ip", Table: "nat", Chain: "PREROUTING", Type: "nat", Hook: "prerouting", Priority: -100}})
+	if len(tr.Others) != 1 || tr.Others[0].Order != "alone" {
+		t.Fatalf("other chains %+v", tr.Others)
 	}
 }
 
