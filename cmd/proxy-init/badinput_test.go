@@ -60,6 +60,11 @@ func TestBadInputIsRefusedWithoutTouchingTheKernel(t *testing.T) {
 		{name: "redirect port 65536", args: []string{"-r", "80,65536"}, flag: "--ports-to-redirect", value: `"65536"`, code: 2},
 		{name: "redirect port -1", args: []string{"--ports-to-redirect=-1"}, flag: "--ports-to-redirect", value: `"-1"`, code: 2},
 		{name: "redirect port abc", args: []string{"--ports-to-redirect", "abc"}, flag: "--ports-to-redirect", value: `"abc"`, code: 2},
+		// A -r that lists no port would flip to redirecting every port
+		// (upstream's int list refuses all of these).
+		{name: "redirect list empty", args: []string{"--ports-to-redirect="}, flag: "--ports-to-redirect", value: `""`, code: 2},
+		{name: "redirect list only commas", args: []string{"-r", ","}, flag: "--ports-to-redirect", value: `","`, code: 2},
+		{name: "redirect list only blanks", args: []string{"-r", " , "}, flag: "--ports-to-redirect", value: `" , "`, code: 2},
 		{name: "inbound ignore reversed range", args: []string{"--inbound-ports-to-ignore", "90-80"}, flag: "--inbound-ports-to-ignore", value: `"90-80"`, code: 2},
 		{name: "inbound ignore open range", args: []string{"--inbound-ports-to-ignore", "1-"}, flag: "--inbound-ports-to-ignore", value: `"1-"`, code: 2},
 		{name: "outbound ignore three-part range", args: []string{"--outbound-ports-to-ignore", "1-2-3"}, flag: "--outbound-ports-to-ignore", value: `"1-2-3"`, code: 2},

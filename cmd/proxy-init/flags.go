@@ -17,6 +17,7 @@ type options struct {
 	incoming, outgoing  int
 	uid, gid            int64
 	redirect            []string
+	redirectGiven       bool
 	inIgnore, outIgnore []string
 	subnets, outSubnets []string
 	simulate            bool
@@ -37,7 +38,7 @@ func newFlagSet(o *options) *pflag.FlagSet {
 	fs.IntVarP(&o.outgoing, "outgoing-proxy-port", "o", int(d.OutboundProxyPort), "port to redirect outgoing traffic to")
 	fs.Int64VarP(&o.uid, "proxy-uid", "u", d.ProxyUID, "uid of the proxy, whose outbound traffic is not redirected (<= 0: none)")
 	fs.Int64VarP(&o.gid, "proxy-gid", "g", d.ProxyGID, "gid of the proxy, whose outbound traffic is not redirected (<= 0: none)")
-	fs.VarP((*listValue)(&o.redirect), "ports-to-redirect", "r", "redirect only these inbound ports (default: all)")
+	fs.VarP(&givenList{(*listValue)(&o.redirect), &o.redirectGiven}, "ports-to-redirect", "r", "redirect only these inbound ports (default: all)")
 	fs.Var((*listValue)(&o.inIgnore), "inbound-ports-to-ignore", "inbound destination ports and ranges (a-b) not to redirect")
 	fs.Var((*listValue)(&o.outIgnore), "outbound-ports-to-ignore", "outbound destination ports and ranges (a-b) not to redirect")
 	fs.Var((*listValue)(&o.subnets), "subnets-to-ignore", "inbound source CIDRs not to redirect (IPv4 and IPv6 mixed)")
@@ -97,6 +98,19 @@ func (l *listValue) Set(v string) error {
 
 func (l *listValue) String() string { return strings.Join(*l, ",") }
 
+// givenList is a listValue that records that the flag was given, even with
+// a value that holds no item (-r ""): for --ports-to-redirect an empty list
+// means "every port", so an empty value must not pass for an absent flag.
+type givenList struct {
+	*listValue
+	given *bool
+}
+
+func (g *givenList) Set(v string) error {
+	*g.given = true
+	return g.listValue.Set(v)
+}
+
 // Type names the value in --help, as StringSlice does.
 func (l *listValue) Type() string { return "strings" }
 
@@ -134,6 +148,12 @@ func (o *options) toConfig() (nat.Config, error) {
 		if *l.dst, err = listItems(l.flag, l.items, nat.ParsePortRange); err != nil {
 			return c, err
 		}
+	}
+	// Upstream's int list refuses -r "" and -r ",": it never reads them as
+	// "all ports", which is what an empty list means to the plan.
+	if o.redirectGiven && len(c.PortsToRedirect) == 0 {
+		return c, &nat.ConfigError{Flag: "--ports-to-redirect", Value: strings.Join(o.redirect, ","),
+			Reason: "lists no port; leave the flag out to redirect every inbound port"}
 	}
 	if c.InboundSubnetsToIgnore, err = listItems("--subnets-to-ignore", o.subnets, nat.ParsePrefix); err != nil {
 		return c, err
