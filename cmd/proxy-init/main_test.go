@@ -44,7 +44,18 @@ type result struct {
 // runBinary runs proxy-init with args; cmd may be adjusted by the caller.
 func runBinary(t testing.TB, args ...string) result {
 	t.Helper()
-	return runCmd(t, exec.Command(binary, args...))
+	return runCmd(t, binaryCommand(t, args...))
+}
+
+// binaryCommand runs the binary inside a throwaway namespace of its own,
+// even when the test passes --netns or expects a refusal: a run that
+// wrongly ignored its --netns, or input wrongly accepted (an apply where a
+// hint, --version or exit 2 was expected), can then change only that
+// namespace, never the host's (as root, a stray apply would redirect the
+// host's TCP).
+func binaryCommand(t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
+	return testns.New(t).Command(binary, args...)
 }
 
 func runCmd(t testing.TB, cmd *exec.Cmd) result {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -101,5 +102,22 @@ func TestCLIShowOnEmptyNamespaceSaysSo(t *testing.T) {
 	r := runBinary(t, "show", "--netns", ns.Path())
 	if r.code != 0 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "no proxy_init tables") {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want exit 0 and one stderr line", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Every runBinary of these tests, most of which expect the binary to refuse
+// or only print, enters a namespace of the test's, not the host's.
+func TestRunBinaryNeverInTheHostNamespace(t *testing.T) {
+	host, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := binaryCommand(t, "--version")
+	net, ok := strings.CutPrefix(cmd.Args[min(1, len(cmd.Args)-1)], "--net=")
+	if cmd.Args[0] != "nsenter" || !ok {
+		t.Fatalf("runBinary runs %q: not inside a namespace of the test", cmd.Args)
+	}
+	if target, err := os.Readlink(net); err != nil || target == host {
+		t.Fatalf("runBinary enters %s (%s, %v), the host's is %s", net, target, err, host)
 	}
 }
