@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -74,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		name = "version"
 	}
 	if len(rest) > 0 {
-		return e.fail(&usageError{unexpected(args, rest[0])})
+		return e.fail(&usageError{unexpected(fs, args, rest[0])})
 	}
 	if err := view.onlyFor(name, fs); err != nil {
 		return e.fail(err)
@@ -99,13 +98,29 @@ func (u *usageError) Error() string { return u.msg }
 // usual cause is a boolean flag given its value after a space ("--ipv6
 // false"): pflag reads that as --ipv6 (true) and a stray "false", and
 // upstream, which ignores stray arguments, would silently program IPv6.
-func unexpected(args []string, arg string) string {
+func unexpected(fs *pflag.FlagSet, args []string, arg string) string {
 	if _, err := strconv.ParseBool(arg); err == nil {
-		if i := slices.Index(args, arg); i > 0 && strings.HasPrefix(args[i-1], "-") && !strings.Contains(args[i-1], "=") {
-			return fmt.Sprintf("unexpected argument %q after %s: a boolean flag takes its value with \"=\"; write %s=%s", arg, args[i-1], args[i-1], arg)
+		// The stray word is the one after a boolean flag: the same word
+		// after a flag that takes a value is that flag's value.
+		for i := 1; i < len(args) && args[i-1] != "--"; i++ {
+			if args[i] == arg && isBoolFlag(fs, args[i-1]) {
+				return fmt.Sprintf("unexpected argument %q after %s: a boolean flag takes its value with \"=\"; write %s=%s", arg, args[i-1], args[i-1], arg)
+			}
 		}
 	}
 	return fmt.Sprintf("unexpected argument %q (commands: %s)", arg, strings.Join(commandNames(), ", "))
+}
+
+// isBoolFlag reports whether a is a boolean flag written without a value:
+// "--ipv6" or "-w".
+func isBoolFlag(fs *pflag.FlagSet, a string) bool {
+	var f *pflag.Flag
+	if name, ok := strings.CutPrefix(a, "--"); ok {
+		f = fs.Lookup(name)
+	} else if short, ok := strings.CutPrefix(a, "-"); ok && len(short) == 1 {
+		f = fs.ShorthandLookup(short)
+	}
+	return f != nil && f.Value.Type() == "bool"
 }
 
 // fail reports the run's error in one line on stderr, or as one JSON

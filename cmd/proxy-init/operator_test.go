@@ -36,9 +36,20 @@ func TestCLICommandWordAnywhere(t *testing.T) {
 // "--ipv6 false" is --ipv6 (true) and a stray "false"; upstream ignores the
 // stray word and programs IPv6. We refuse it and say what to write.
 func TestCLIBoolFlagWithSpaceGetsAHint(t *testing.T) {
-	for _, args := range [][]string{{"--ipv6", "false"}, {"--simulate", "true", "--ipv6=false"}} {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--ipv6", "false"}, "--ipv6=false"},
+		{[]string{"--simulate", "true", "--ipv6=false"}, "--simulate=true"},
+		// The value of a flag that takes one is no stray word, even when
+		// it reads as a boolean.
+		{[]string{"--proxy-gid", "1", "--ipv6", "1"}, "--ipv6=1"},
+		{[]string{"-u", "1", "-w", "1"}, "-w=1"},
+	} {
+		args := tc.args
 		r := runBinary(t, args...)
-		want := "write " + args[0] + "=" + args[1]
+		want := "write " + tc.want
 		if r.code != exitUsage || !strings.Contains(r.stderr, want) || strings.Count(r.stderr, "\n") != 1 {
 			t.Errorf("%q: exit %d, stderr %q; want exit 2 and one line saying %q", args, r.code, r.stderr, want)
 		}
