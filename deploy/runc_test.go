@@ -81,10 +81,17 @@ func runcRun(t *testing.T, ns, root string, caps []string, args ...string) runcR
 	delete(proc, "rlimits")
 	spec["root"] = map[string]any{"path": root, "readonly": true}
 	linux := spec["linux"].(map[string]any)
+	joined := false
 	for _, n := range linux["namespaces"].([]any) {
 		if n := n.(map[string]any); n["type"] == "network" {
 			n["path"] = ns
+			joined = true
 		}
+	}
+	// A spec without a network namespace entry would run the container,
+	// and its install, in the host's namespace.
+	if !joined {
+		t.Fatalf("runc spec has no network namespace to point at %s: %v", ns, linux["namespaces"])
 	}
 	if raw, err = json.Marshal(spec); err != nil {
 		t.Fatal(err)
