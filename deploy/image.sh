@@ -24,7 +24,16 @@ cp "$bindir/proxy-init" "$ctx/netadmin/proxy-init"
 # does not raise capabilities itself).
 setcap cap_net_admin+ep "$ctx/netadmin/proxy-init"
 
+# --layers=false: no intermediate image per instruction is kept as a cache
+# (nothing here is worth caching), and the image a rebuild replaces is
+# removed once untagged, unless a container or another tag still holds it:
+# otherwise every `make image` leaves untagged images behind.
 for target in nonroot netadmin; do
-	podman build --quiet --network none --pull=never -f "$here/Containerfile" \
+	old=$(podman image inspect --format '{{.Id}}' "$name:$target" 2>/dev/null || true)
+	podman build --quiet --layers=false --network none --pull=never -f "$here/Containerfile" \
 		--target "$target" -t "$name:$target" "$ctx"
+	new=$(podman image inspect --format '{{.Id}}' "$name:$target")
+	if [ -n "$old" ] && [ "$old" != "$new" ]; then
+		podman rmi "$old" >/dev/null 2>&1 || true
+	fi
 done

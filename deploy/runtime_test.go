@@ -156,3 +156,54 @@ func sweep(t *testing.T) {
 		}
 	}
 }
+
+// TestImageRebuildLeavesNoUntaggedImages: deploy/image.sh run again over
+// the same names (every `make image`) removes the images it replaced,
+// rather than leaving them untagged in the store.
+func TestImageRebuildLeavesNoUntaggedImages(t *testing.T) {
+	images(t)
+	dir := t.TempDir()
+	if _, err := testns.BuildProxyInit(dir); err != nil {
+		t.Fatal(err)
+	}
+	name := "localhost/" + topology.OwnName("rebuild")
+	t.Cleanup(func() {
+		if out, err := podman("rmi", "-f", name+":nonroot", name+":netadmin"); err != nil {
+			t.Errorf("%v\n%s", err, out)
+		}
+	})
+	build := func() []string {
+		cmd := exec.Command("./image.sh", dir, name)
+		cmd.Env = podmanEnv()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("deploy/image.sh: %v\n%s", err, out)
+		}
+		return []string{
+			mustPodman(t, "image", "inspect", "--format", "{{.Id}}", name+":nonroot"),
+			mustPodman(t, "image", "inspect", "--format", "{{.Id}}", name+":netadmin"),
+		}
+	}
+	first := build()
+	// A new binary, as after a commit (bytes after an ELF file's end
+	// change nothing it does).
+	f, err := os.OpenFile(filepath.Join(dir, "proxy-init"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Write([]byte{0})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := build()
+	for i, id := range first {
+		if id == second[i] {
+			t.Fatalf("the rebuild made the same image %s: nothing to check", id)
+		}
+		if out, err := podman("image", "exists", id); err == nil {
+			t.Errorf("the replaced image %s is still in the store%s", id, out)
+		}
+	}
+}
