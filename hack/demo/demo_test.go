@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/proxy-init/netlink-native/internal/testns"
+	"golang.org/x/sys/unix"
 )
 
 // TestDemo runs the whole demo into a buffer (not a terminal): no ANSI
@@ -46,12 +48,38 @@ func TestUseColor(t *testing.T) {
 	if useColor(pipe(t), "") {
 		t.Error("colour on a pipe")
 	}
-	if tty, err := os.Open("/dev/tty"); err == nil {
-		defer tty.Close()
-		if useColor(tty, "1") {
-			t.Error("colour with NO_COLOR set")
-		}
+	// A terminal of the test's own (CI has none on stdout), so that both
+	// answers are checked everywhere.
+	tty := pty(t)
+	if !useColor(tty, "") {
+		t.Error("no colour on a terminal")
 	}
+	if useColor(tty, "1") {
+		t.Error("colour with NO_COLOR set")
+	}
+}
+
+// pty opens a new pseudo-terminal and returns its terminal end.
+func pty(t *testing.T) *os.File {
+	t.Helper()
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ptmx.Close() })
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlock pty: %v", err)
+	}
+	n, err := unix.IoctlGetUint32(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("pty number: %v", err)
+	}
+	tty, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tty.Close() })
+	return tty
 }
 
 func pipe(t *testing.T) *os.File {
