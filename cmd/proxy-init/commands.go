@@ -76,8 +76,9 @@ func podCommand(op pod.Op) func(*env) int {
 		case e.o.simulate:
 			fmt.Fprint(e.stdout, rep.Plan.Render())
 		case op == pod.Show && len(rep.Live.Tables) == 0:
-			// An empty listing would look like a failure to read.
-			e.log.Info("no proxy_init tables in this namespace: nothing is installed")
+			// An empty listing would look like a failure to read. A
+			// warning, so that --log-level warn still says it.
+			e.log.Warn("no proxy_init tables in this namespace: nothing is installed")
 		case op == pod.Show:
 			fmt.Fprint(e.stdout, rep.Live.Listing(true))
 		case op == pod.Verify && rep.Diff != "":

@@ -110,9 +110,11 @@ func TestCLIJSONFinalError(t *testing.T) {
 // instead of printing nothing, and still succeeds.
 func TestCLIShowOnEmptyNamespaceSaysSo(t *testing.T) {
 	ns := testns.New(t)
-	r := runBinary(t, "show", "--netns", ns.Path())
-	if r.code != 0 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "no proxy_init tables") {
-		t.Fatalf("exit %d, stdout %q, stderr %q; want exit 0 and one stderr line", r.code, r.stdout, r.stderr)
+	for _, level := range []string{"info", "warn"} {
+		r := runBinary(t, "show", "--netns", ns.Path(), "--log-level", level)
+		if r.code != 0 || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "no proxy_init tables") {
+			t.Fatalf("--log-level %s: exit %d, stdout %q, stderr %q; want exit 0 and one stderr line", level, r.code, r.stdout, r.stderr)
+		}
 	}
 }
 
