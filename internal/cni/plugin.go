@@ -1,0 +1,251 @@
+package cni
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/proxy-init/netlink-native/internal/netns"
+	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/pod"
+	"golang.org/x/sys/unix"
+)
+
+// Plugin carries out the CNI verbs. Each verb returns a *types.Error (or
+// nil): the CNI skeleton prints it as the spec's error object.
+type Plugin struct {
+	// Stderr receives the logs (stdout is the runtime's).
+	Stderr io.Writer
+	// NewAPI reaches the Kubernetes API for a configuration; nil means the
+	// kubeconfig and the typed core/v1 client. Tests give a fake clientset.
+	NewAPI func(s *Settings) (API, error)
+}
+
+func (p *Plugin) api(s *Settings) (API, error) {
+	if p.NewAPI != nil {
+		return p.NewAPI(s)
+	}
+	cfg, err := RESTConfig(s.Kubeconfig, s.Timeout)
+	if err != nil {
+		return nil, err
+	}
+	return NewAPI(cfg)
+}
+
+// invocation is what every verb starts from.
+type invocation struct {
+	s   *Settings
+	log *slog.Logger
+	ref PodRef
+	pod bool // CNI_ARGS names a Kubernetes pod
+}
+
+func (p *Plugin) start(verb string, args *skel.CmdArgs) (*invocation, error) {
+	s, err := Decode(args.StdinData)
+	if err != nil {
+		return nil, err
+	}
+	log := NewLogger(p.Stderr, s.LogLevel, s.LogFormat).With("verb", verb, "container", args.ContainerID)
+	for _, k := range s.Unknown {
+		log.Warn("unknown configuration key, ignored", "key", k)
+	}
+	for _, k := range s.Ignored {
+		log.Debug("configuration key accepted and ignored: rules go to nf_tables over netlink, with no iptables binary or lock", "key", k)
+	}
+	ref, ok, err := ParseArgs(args.Args)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		log = log.With("pod", ref.Namespace+"/"+ref.Name)
+	}
+	return &invocation{s: s, log: log, ref: ref, pod: ok}, nil
+}
+
+// decide asks the API about the pod; nil means leave it alone (the reason is
+// logged).
+func (p *Plugin) decide(inv *invocation) (*Decision, error) {
+	if !inv.pod {
+		inv.log.Info("no K8S_POD_NAMESPACE/K8S_POD_NAME in CNI_ARGS: not a Kubernetes pod, nothing to do")
+		return nil, nil
+	}
+	api, err := p.api(inv.s)
+	if err != nil {
+		return nil, err
+	}
+	// One deadline for all of the pod's requests (and each is bounded by
+	// the same timeout in the client).
+	ctx, cancel := context.WithTimeout(context.Background(), inv.s.Timeout)
+	defer cancel()
+	d, err := Decide(ctx, api, inv.ref, inv.s.Base, inv.log)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	if !d.Mesh {
+		inv.log.Info("pod not programmed: " + d.Reason)
+		return nil, nil
+	}
+	return d, nil
+}
+
+// Add installs the pod's rules in CNI_NETNS and returns the result to print:
+// prevResult unchanged, or an empty result without one.
+func (p *Plugin) Add(args *skel.CmdArgs) (types.Result, error) {
+	inv, err := p.start("ADD", args)
+	if err != nil {
+		return nil, err
+	}
+	d, err := p.decide(inv)
+	if err != nil {
+		return nil, err
+	}
+	if d != nil {
+		if err := notOwnNetNS(args.Netns); err != nil {
+			return nil, netnsError(err)
+		}
+		rep, err := pod.Run(context.Background(), pod.Request{
+			Op: pod.Apply, Config: d.Config, NetNS: args.Netns, Simulate: inv.s.Simulate, Logger: inv.log,
+		})
+		if err != nil {
+			return nil, runError(err, d)
+		}
+		if inv.s.Simulate {
+			inv.log.Info("linkerd.simulate: nothing installed; the pod's ruleset would be\n" + rep.Plan.Render())
+		} else {
+			inv.log.Info("pod programmed", "outcome", rep.Outcome.String())
+		}
+	}
+	return passThrough(inv.s)
+}
+
+// passThrough is prevResult in the configuration's version, or an empty
+// result when this plugin runs alone.
+func passThrough(s *Settings) (types.Result, error) {
+	r := s.Conf.PrevResult
+	if r == nil {
+		r = &current.Result{CNIVersion: current.ImplementedSpecVersion}
+	}
+	out, err := r.GetAsVersion(s.Conf.CNIVersion)
+	if err != nil {
+		return nil, types.NewError(types.ErrIncompatibleCNIVersion, fmt.Sprintf("convert the result to cniVersion %q: %v", s.Conf.CNIVersion, err), "")
+	}
+	return out, nil
+}
+
+// Del removes our tables from CNI_NETNS. It succeeds when there is nothing
+// to remove: no namespace given, the namespace gone (or only its unmounted
+// file left) or no tables, as the spec asks of DEL. It needs neither the
+// API nor a valid linkerd section, so a pod can always be torn down.
+func (p *Plugin) Del(args *skel.CmdArgs) error {
+	var log *slog.Logger
+	if inv, err := p.start("DEL", args); err == nil {
+		log = inv.log
+	} else {
+		log = NewLogger(p.Stderr, slog.LevelWarn, "").With("verb", "DEL", "container", args.ContainerID)
+		log.Warn("configuration refused; removing the rules anyway", "error", err)
+	}
+	if args.Netns == "" {
+		log.Info("no CNI_NETNS: nothing to remove")
+		return nil
+	}
+	if err := notOwnNetNS(args.Netns); err != nil {
+		if errors.Is(err, errOwnNetNS) {
+			return netnsError(err)
+		}
+		log.Info("CNI_NETNS is gone: nothing to remove", "netns", args.Netns, "error", err)
+		return nil
+	}
+	// Remove reads no configuration, but Run validates one.
+	rep, err := pod.Run(context.Background(), pod.Request{Op: pod.Remove, NetNS: args.Netns, Config: nat.DefaultConfig(), Logger: log})
+	if err != nil {
+		return runError(err, nil)
+	}
+	log.Info("pod's rules removed", "found", rep.Removed)
+	return nil
+}
+
+// Check compares the live rules of a meshed pod with its configuration, read
+// again from the API; a difference is CodeMismatch with the diff as details.
+func (p *Plugin) Check(args *skel.CmdArgs) error {
+	inv, err := p.start("CHECK", args)
+	if err != nil {
+		return err
+	}
+	d, err := p.decide(inv)
+	if err != nil || d == nil {
+		return err
+	}
+	if err := notOwnNetNS(args.Netns); err != nil {
+		return netnsError(err)
+	}
+	rep, err := pod.Run(context.Background(), pod.Request{Op: pod.Verify, Config: d.Config, NetNS: args.Netns, Logger: inv.log})
+	if err != nil {
+		return runError(err, d)
+	}
+	if rep.Diff != "" {
+		return types.NewError(CodeMismatch, "the pod's live rules differ from its configuration (- configured, + live)", rep.Diff)
+	}
+	inv.log.Info("pod's rules match its configuration")
+	return nil
+}
+
+// Status reports the plugin ready when the configuration decodes and the
+// kubeconfig can be read; it does not call the API, whose outages ADD
+// reports itself with code 11.
+func (p *Plugin) Status(args *skel.CmdArgs) error {
+	s, err := Decode(args.StdinData)
+	if err != nil {
+		return err
+	}
+	if _, err := RESTConfig(s.Kubeconfig, s.Timeout); err != nil {
+		var te *types.Error
+		msg := err.Error()
+		if errors.As(err, &te) {
+			msg = te.Msg
+		}
+		return types.NewError(CodeNotAvailable, "not ready: "+msg, "")
+	}
+	return nil
+}
+
+// GC has nothing to collect: the rules live in the pod's namespace and die
+// with it.
+func (p *Plugin) GC(args *skel.CmdArgs) error {
+	_, err := Decode(args.StdinData)
+	return err
+}
+
+// notOwnNetNS refuses a CNI_NETNS that is the plugin's own namespace (the
+// node's): installing there would redirect the node's traffic. It also
+// fails for a path that cannot be opened or is not a namespace.
+func notOwnNetNS(path string) error {
+	f, err := netns.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var theirs, ours unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &theirs); err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	if err := unix.Stat("/proc/self/ns/net", &ours); err != nil {
+		return fmt.Errorf("read the plugin's own network namespace: %w", err)
+	}
+	if theirs.Dev == ours.Dev && theirs.Ino == ours.Ino {
+		return fmt.Errorf("%s %w", path, errOwnNetNS)
+	}
+	return nil
+}
+
+// errOwnNetNS is why notOwnNetNS refuses the plugin's own namespace.
+var errOwnNetNS = errors.New("is the plugin's own network namespace (the node's), not a pod's")
+
+// netnsError is CNI error 4 naming CNI_NETNS.
+func netnsError(err error) error {
+	return types.NewError(types.ErrInvalidEnvironmentVariables, "CNI_NETNS: "+err.Error(), "")
+}
