@@ -39,4 +39,3 @@ func ParseArgs(s string) (ref PodRef, ok bool, err error) {
 	}
 	return ref, ref.Namespace != "" && ref.Name != "", nil
 }
-
