@@ -114,10 +114,9 @@ func (p *Plugin) Add(args *skel.CmdArgs) (types.Result, error) {
 		if err != nil {
 			return nil, runError(err, d)
 		}
+		// pod.Run logs what it installed; a dry run says what it would have.
 		if inv.s.Simulate {
 			inv.log.Info("linkerd.simulate: nothing installed; the pod's ruleset would be\n" + rep.Plan.Render())
-		} else {
-			inv.log.Info("pod programmed", "outcome", rep.Outcome.String())
 		}
 	}
 	return passThrough(inv.s)
@@ -161,11 +160,9 @@ func (p *Plugin) Del(args *skel.CmdArgs) error {
 		return nil
 	}
 	// Remove reads no configuration, but Run validates one.
-	rep, err := pod.Run(context.Background(), pod.Request{Op: pod.Remove, NetNS: args.Netns, Config: nat.DefaultConfig(), Logger: log})
-	if err != nil {
+	if _, err := pod.Run(context.Background(), pod.Request{Op: pod.Remove, NetNS: args.Netns, Config: nat.DefaultConfig(), Logger: log}); err != nil {
 		return runError(err, nil)
 	}
-	log.Info("pod's rules removed", "found", rep.Removed)
 	return nil
 }
 
@@ -190,7 +187,6 @@ func (p *Plugin) Check(args *skel.CmdArgs) error {
 	if rep.Diff != "" {
 		return types.NewError(CodeMismatch, "the pod's live rules differ from its configuration (- configured, + live)", rep.Diff)
 	}
-	inv.log.Info("pod's rules match its configuration")
 	return nil
 }
 
