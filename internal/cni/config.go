@@ -158,7 +158,7 @@ func Decode(stdin []byte) (*Settings, error) {
 func decodeError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return invalid(te.Field, te.Value, "must be a JSON "+jsonType(te.Type.Kind().String()))
+		return types.NewError(types.ErrInvalidNetworkConfig, fmt.Sprintf("invalid value for %s: a JSON %s, must be a JSON %s", te.Field, te.Value, jsonType(te.Type.Kind().String())), "")
 	}
 	return types.NewError(types.ErrDecodingFailure, "decode network configuration: "+err.Error(), "")
 }

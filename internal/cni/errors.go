@@ -47,11 +47,15 @@ func apiError(err error) error {
 			code, hint = types.ErrTryAgainLater, "the API server is failing; the runtime will try again"
 		} else if apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err) {
 			hint = "the kubeconfig's credentials may not read pods and namespaces (linkerd-cni's ClusterRole)"
+		} else if apierrors.IsNotFound(err) {
+			hint = "the API does not know it: deleted meanwhile, or kubernetes.kubeconfig names another cluster"
+		} else {
+			hint = "the API server refused the request"
 		}
 	case isX509(err):
 		hint = "the kubeconfig's certificate authority does not match the API server"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.As(err, &ue):
-		code, hint = types.ErrTryAgainLater, "the Kubernetes API could not be reached in time; the runtime will try again"
+		code, hint = types.ErrTryAgainLater, "the Kubernetes API did not answer in time or could not be reached; the runtime will try again"
 	default:
 		hint = "the answer is not a Kubernetes object: is kubernetes.kubeconfig's server the API server?"
 	}
