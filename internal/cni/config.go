@@ -158,6 +158,9 @@ func Decode(stdin []byte) (*Settings, error) {
 func decodeError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
+		if strings.HasPrefix(te.Value, "number ") { // 41.5 or 1e10 for an integer
+			return invalid(te.Field, strings.TrimPrefix(te.Value, "number "), "must be an integer in range")
+		}
 		return types.NewError(types.ErrInvalidNetworkConfig, fmt.Sprintf("invalid value for %s: a JSON %s, must be a JSON %s", te.Field, te.Value, jsonType(te.Type.Kind().String())), "")
 	}
 	return types.NewError(types.ErrDecodingFailure, "decode network configuration: "+err.Error(), "")
