@@ -39,6 +39,9 @@ func (n *node) run(t *testing.T, env map[string]string, stdin []byte) ([]byte, e
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
+	if bytes.Contains(stderr.Bytes(), []byte(kubefake.Token)) || bytes.Contains(stdout.Bytes(), []byte(kubefake.Token)) {
+		t.Errorf("the plugin's output shows the kubeconfig's token:\n%s%s", stdout.Bytes(), stderr.Bytes())
+	}
 	if err == nil {
 		return stdout.Bytes(), nil
 	}
@@ -118,8 +121,8 @@ func TestFaults(t *testing.T) {
 			c["linkerd"].(map[string]any)["inbound-ports-to-ignore"] = []string{"4190", "70000"}
 		}},
 			types.ErrInvalidNetworkConfig, []string{"linkerd.inbound-ports-to-ignore", "70000"}},
-		{"proxy ports equal", change{edit: func(c map[string]any) { c["linkerd"].(map[string]any)["outgoing-proxy-port"] = 4143 }},
-			types.ErrInvalidNetworkConfig, []string{"linkerd.outgoing-proxy-port", "equals linkerd.incoming-proxy-port"}},
+		{"proxy uid too large", change{edit: func(c map[string]any) { c["linkerd"].(map[string]any)["proxy-uid"] = 1 << 32 }},
+			types.ErrInvalidNetworkConfig, []string{"linkerd.proxy-uid", "4294967296"}},
 		{"bad timeout", change{edit: func(c map[string]any) { c["kubernetes"].(map[string]any)["timeout"] = "forever" }},
 			types.ErrInvalidNetworkConfig, []string{"kubernetes.timeout", "forever"}},
 		{"bad annotation", change{pod: "bad-annotation"}, types.ErrInvalidNetworkConfig,

@@ -243,59 +243,46 @@ func (l linkerdConf) config() (nat.Config, error) {
 		if id.v == nil {
 			continue
 		}
-		if err := checkID(*id.v); err != nil {
-			return c, invalid("linkerd."+id.key, fmt.Sprint(*id.v), err.Error())
-		}
+		// Any id <= 0 means no exception, as upstream's "> 0" test makes
+		// it; nat's Validate refuses one too large for the kernel.
 		*id.dst = *id.v
 	}
 	for _, p := range l.PortsToRedirect {
-		if p < 1 || p > 65535 {
-			return c, invalid("linkerd.ports-to-redirect", fmt.Sprint(p), "must be a port between 1 and 65535")
+		// 0 is accepted in port lists, as proxy-init's flags accept it.
+		if p < 0 || p > 65535 {
+			return c, invalid("linkerd.ports-to-redirect", fmt.Sprint(p), "must be a port between 0 and 65535")
 		}
 		c.PortsToRedirect = append(c.PortsToRedirect, nat.PortRange{First: uint16(p), Last: uint16(p)})
 	}
 	var err error
-	if c.InboundPortsToIgnore, err = listItems("linkerd.inbound-ports-to-ignore", l.InboundPortsToIgnore, nat.ParsePortList); err != nil {
+	if c.InboundPortsToIgnore, err = listItems("linkerd.inbound-ports-to-ignore", l.InboundPortsToIgnore, nat.ParsePortRange); err != nil {
 		return c, err
 	}
-	if c.OutboundPortsToIgnore, err = listItems("linkerd.outbound-ports-to-ignore", l.OutboundPortsToIgnore, nat.ParsePortList); err != nil {
+	if c.OutboundPortsToIgnore, err = listItems("linkerd.outbound-ports-to-ignore", l.OutboundPortsToIgnore, nat.ParsePortRange); err != nil {
 		return c, err
 	}
-	if c.InboundSubnetsToIgnore, err = listItems("linkerd.subnets-to-ignore", l.SubnetsToIgnore, nat.ParsePrefixList); err != nil {
+	if c.InboundSubnetsToIgnore, err = listItems("linkerd.subnets-to-ignore", l.SubnetsToIgnore, nat.ParsePrefix); err != nil {
 		return c, err
 	}
-	c.OutboundSubnetsToIgnore, err = listItems("linkerd.outbound-subnets-to-ignore", l.OutboundSubnetsToIgnore, nat.ParsePrefixList)
+	c.OutboundSubnetsToIgnore, err = listItems("linkerd.outbound-subnets-to-ignore", l.OutboundSubnetsToIgnore, nat.ParsePrefix)
 	return c, err
 }
 
-// checkID accepts -1 (none) and the ids the kernel can hold.
-func checkID(v int64) error {
-	if v < -1 || v > 1<<32-2 {
-		return errors.New("must be -1 (none) or an id between 0 and 4294967294")
-	}
-	return nil
-}
-
 // listItems parses a JSON array of strings whose items are ports, ranges or
-// CIDRs; an item may itself be a comma-separated list, as annotations are.
-// An array whose only item is "" is empty; an empty item among others is
-// refused, as proxy-init refuses it in a flag.
-func listItems[T any](key string, items []string, parse func(string) ([]T, error)) ([]T, error) {
-	if len(items) == 1 && strings.TrimSpace(items[0]) == "" {
-		return nil, nil
-	}
-	var out []T
+// CIDRs with nat.ParseList, the one list-item parser, so that the keys read
+// as proxy-init's flags do: an item may itself be a comma-separated list (as
+// an annotation is), and empty items are skipped, as upstream skips them.
+func listItems[T any](key string, items []string, parse func(string) (T, error)) ([]T, error) {
+	var all []string
 	for _, it := range items {
-		if strings.TrimSpace(it) == "" {
-			return nil, invalid(key, strings.Join(items, ","), "empty item in the list")
-		}
-		vs, err := parse(it)
-		if err != nil {
-			return nil, invalid(key, it, err.Error())
-		}
-		out = append(out, vs...)
+		all = append(all, nat.SplitList(it)...)
 	}
-	return out, nil
+	out, err := nat.ParseList(all, parse)
+	var ie *nat.ListItemError
+	if errors.As(err, &ie) {
+		return nil, invalid(key, ie.Item, ie.Err.Error())
+	}
+	return out, err
 }
 
 // invalid is CNI error 7 naming the key and the value, in the words

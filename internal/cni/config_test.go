@@ -133,20 +133,18 @@ func TestDecodeBadValues(t *testing.T) {
 		{`"incoming-proxy-port": "4143"`, types.ErrInvalidNetworkConfig, "linkerd.incoming-proxy-port: a JSON string, must be a JSON number"},
 		{`"incoming-proxy-port": 0`, types.ErrInvalidNetworkConfig, `"0" for linkerd.incoming-proxy-port`},
 		{`"outgoing-proxy-port": 65536`, types.ErrInvalidNetworkConfig, `"65536" for linkerd.outgoing-proxy-port`},
-		{`"outgoing-proxy-port": 4143`, types.ErrInvalidNetworkConfig, `"4143" for linkerd.outgoing-proxy-port: equals linkerd.incoming-proxy-port`},
 		{`"incoming-proxy-port": 41.5`, types.ErrInvalidNetworkConfig, `"41.5" for linkerd.incoming-proxy-port: must be an integer`},
 		{`"proxy-uid": 1e20`, types.ErrInvalidNetworkConfig, `"1e20" for linkerd.proxy-uid: must be an integer`},
-		{`"proxy-uid": -2`, types.ErrInvalidNetworkConfig, `"-2" for linkerd.proxy-uid`},
 		{`"proxy-gid": 4294967295`, types.ErrInvalidNetworkConfig, `"4294967295" for linkerd.proxy-gid`},
 		{`"proxy-uid": "2102"`, types.ErrInvalidNetworkConfig, "linkerd.proxy-uid: a JSON string"},
 		{`"ports-to-redirect": ["80"]`, types.ErrInvalidNetworkConfig, "linkerd.ports-to-redirect: a JSON string, must be a JSON number"},
-		{`"ports-to-redirect": [0]`, types.ErrInvalidNetworkConfig, `"0" for linkerd.ports-to-redirect`},
+		{`"ports-to-redirect": [-1]`, types.ErrInvalidNetworkConfig, `"-1" for linkerd.ports-to-redirect`},
+		{`"inbound-ports-to-ignore": ["4190", "1-2-3"]`, types.ErrInvalidNetworkConfig, `"1-2-3" for linkerd.inbound-ports-to-ignore`},
+		{`"subnets-to-ignore": ["10.0.0.0/33"]`, types.ErrInvalidNetworkConfig, `"10.0.0.0/33" for linkerd.subnets-to-ignore`},
 		{`"ports-to-redirect": 80`, types.ErrInvalidNetworkConfig, "linkerd.ports-to-redirect: a JSON number, must be a JSON array"},
 		{`"inbound-ports-to-ignore": [4190]`, types.ErrInvalidNetworkConfig, "linkerd.inbound-ports-to-ignore: a JSON number, must be a JSON string"},
-		{`"inbound-ports-to-ignore": ["4190", ""]`, types.ErrInvalidNetworkConfig, "linkerd.inbound-ports-to-ignore: empty item"},
 		{`"inbound-ports-to-ignore": ["9-1"]`, types.ErrInvalidNetworkConfig, `"9-1" for linkerd.inbound-ports-to-ignore`},
 		{`"outbound-ports-to-ignore": ["https"]`, types.ErrInvalidNetworkConfig, `"https" for linkerd.outbound-ports-to-ignore`},
-		{`"subnets-to-ignore": ["10.1.2.3/16"]`, types.ErrInvalidNetworkConfig, `"10.1.2.3/16" for linkerd.subnets-to-ignore`},
 		{`"subnets-to-ignore": ["fd00::/8"], "ipv6": false`, types.ErrInvalidNetworkConfig, `"fd00::/8" for linkerd.subnets-to-ignore: is an IPv6 subnet but linkerd.ipv6=false`},
 		{`"outbound-subnets-to-ignore": ["nowhere"]`, types.ErrInvalidNetworkConfig, `"nowhere" for linkerd.outbound-subnets-to-ignore`},
 		{`"simulate": "yes"`, types.ErrInvalidNetworkConfig, "linkerd.simulate: a JSON string, must be a JSON bool"},
@@ -166,6 +164,21 @@ func TestDecodeBadValues(t *testing.T) {
 		if te.Code != c.code || !strings.Contains(te.Msg, c.msg) {
 			t.Errorf("%s:\n got %d %q\nwant %d containing %q", in, te.Code, te.Msg, c.code, c.msg)
 		}
+	}
+}
+
+// TestDecodeAcceptsWhatUpstreamAccepts: values proxy-init's flags accept
+// because upstream does (see nat's parity rules) are accepted here too; nat
+// and pod.Run warn about the surprising ones.
+func TestDecodeAcceptsWhatUpstreamAccepts(t *testing.T) {
+	s, err := Decode([]byte(`{"cniVersion":"1.0.0","name":"n","type":"t","linkerd":{"incoming-proxy-port":8080,"outgoing-proxy-port":8080,
+		"proxy-uid":-2,"ports-to-redirect":[0],"inbound-ports-to-ignore":["4190","","4191,"],"subnets-to-ignore":["10.1.2.3/16"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Base.InboundProxyPort != 8080 || s.Base.ProxyUID != -2 || !reflect.DeepEqual(s.Base.InboundPortsToIgnore, ports(t, "4190,4191")) ||
+		len(s.Base.PortsToRedirect) != 1 || s.Base.InboundSubnetsToIgnore[0].String() != "10.1.2.3/16" {
+		t.Errorf("config %+v", s.Base)
 	}
 }
 

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	"github.com/proxy-init/netlink-native/nat"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // Names upstream's plugin keys its decisions on.
@@ -38,29 +37,12 @@ var annotations = []string{AnnotationSkipOutbound, AnnotationSkipInbound, Annota
 // default/kubernetes Service cannot be read, as upstream does.
 var apiServerFallbackPorts = []nat.PortRange{{First: 443, Last: 443}, {First: 6443, Last: 6443}}
 
-// API is what the plugin reads from Kubernetes. The typed core/v1 client
-// (and client-go's fake clientset, in tests) provides it through CoreV1.
+// API is what the plugin reads from Kubernetes: NewAPI's REST client, or in
+// tests client-go's fake clientset.
 type API interface {
 	Pod(ctx context.Context, namespace, name string) (*corev1.Pod, error)
 	Namespace(ctx context.Context, name string) (*corev1.Namespace, error)
 	Service(ctx context.Context, namespace, name string) (*corev1.Service, error)
-}
-
-// CoreV1 adapts a typed core/v1 client to API.
-func CoreV1(c typedcorev1.CoreV1Interface) API { return coreV1{c} }
-
-type coreV1 struct{ c typedcorev1.CoreV1Interface }
-
-func (a coreV1) Pod(ctx context.Context, ns, name string) (*corev1.Pod, error) {
-	return a.c.Pods(ns).Get(ctx, name, metav1.GetOptions{})
-}
-
-func (a coreV1) Namespace(ctx context.Context, name string) (*corev1.Namespace, error) {
-	return a.c.Namespaces().Get(ctx, name, metav1.GetOptions{})
-}
-
-func (a coreV1) Service(ctx context.Context, ns, name string) (*corev1.Service, error) {
-	return a.c.Services(ns).Get(ctx, name, metav1.GetOptions{})
 }
 
 // Decision is what to do with one pod.
@@ -189,12 +171,11 @@ func (d *Decision) apply(key string, o override) error {
 		}
 		d.origin["--subnets-to-ignore"] = where
 	case AnnotationProxyUID, AnnotationProxyGID:
-		id, err := strconv.ParseInt(o.value, 10, 64)
-		if err == nil {
-			err = checkID(id)
-		}
+		// As upstream, an integer; one too large for the kernel is refused
+		// by nat's Validate, blamed on this annotation through origin.
+		id, err := strconv.ParseInt(strings.TrimSpace(o.value), 10, 64)
 		if err != nil {
-			return bad(fmt.Errorf("not an id: must be -1 (none) or an id between 0 and 4294967294"))
+			return bad(fmt.Errorf("not an integer id (-1 for none)"))
 		}
 		if key == AnnotationProxyUID {
 			d.Config.ProxyUID = id

@@ -141,10 +141,9 @@ func TestBadAnnotation(t *testing.T) {
 		pod, ns map[string]string
 		msg     string
 	}{
-		{map[string]string{AnnotationSkipOutbound: "80,,90"}, nil, `"80,,90" for annotation config.linkerd.io/skip-outbound-ports (on the pod)`},
-		{nil, map[string]string{AnnotationSkipSubnets: "10.0.0.1/8"}, `"10.0.0.1/8" for annotation config.linkerd.io/skip-subnets (on the namespace)`},
+		{map[string]string{AnnotationSkipOutbound: "80,x,90"}, nil, `"80,x,90" for annotation config.linkerd.io/skip-outbound-ports (on the pod)`},
+		{nil, map[string]string{AnnotationSkipSubnets: "10.0.0.1/88"}, `"10.0.0.1/88" for annotation config.linkerd.io/skip-subnets (on the namespace)`},
 		{map[string]string{AnnotationProxyUID: "proxy"}, nil, `"proxy" for annotation config.linkerd.io/proxy-uid (on the pod)`},
-		{nil, map[string]string{AnnotationProxyGID: "4294967295"}, `"4294967295" for annotation config.linkerd.io/proxy-gid (on the namespace)`},
 	} {
 		_, _, err := decide(t, meshed("web", c.pod), namespace(c.ns))
 		var te *types.Error
@@ -152,11 +151,19 @@ func TestBadAnnotation(t *testing.T) {
 			t.Errorf("error %v, want code 7 with %q", err, c.msg)
 		}
 	}
-	// A value only nat.Plan can judge is still blamed on its annotation.
+	// Values only nat's Validate judges are still blamed on their annotation.
+	cs := fake.NewClientset(meshed("web", nil), namespace(map[string]string{AnnotationProxyGID: "4294967295"}))
+	d, err := Decide(context.Background(), CoreV1(cs.CoreV1()), PodRef{"emojivoto", "web"}, base(), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ConfigError(d.Config.Validate()); err == nil || !strings.Contains(err.Error(), `"4294967295" for annotation config.linkerd.io/proxy-gid (on the namespace)`) {
+		t.Errorf("got %v", err)
+	}
 	cfg := base()
 	cfg.IPv6 = false
-	cs := fake.NewClientset(meshed("web", map[string]string{AnnotationSkipSubnets: "fd00::/8"}), namespace(nil))
-	d, err := Decide(context.Background(), CoreV1(cs.CoreV1()), PodRef{"emojivoto", "web"}, cfg, quiet)
+	cs = fake.NewClientset(meshed("web", map[string]string{AnnotationSkipSubnets: "fd00::/8"}), namespace(nil))
+	d, err = Decide(context.Background(), CoreV1(cs.CoreV1()), PodRef{"emojivoto", "web"}, cfg, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
