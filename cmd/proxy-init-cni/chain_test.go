@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/containernetworking/cni/pkg/version"
@@ -177,5 +178,49 @@ func TestSpec110Alone(t *testing.T) {
 	te := cniError(t, n.cni.GetStatusNetworkList(ctx(t), bad))
 	if te.Code != cni.CodeNotAvailable || !has(te.Msg, "/nonexistent/kubeconfig") {
 		t.Errorf("STATUS with a missing kubeconfig: code %d %q, want %d naming the file", te.Code, te.Msg, cni.CodeNotAvailable)
+	}
+}
+
+// TestVersion: VERSION lists every spec version the CNI library speaks.
+func TestVersion(t *testing.T) {
+	n := newNode(t)
+	info, err := n.cni.GetVersionInfo(ctx(t), "proxy-init-cni")
+	must(t, "VERSION", err)
+	want := []string{"0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}
+	if got := info.SupportedVersions(); !slices.Equal(got, want) {
+		t.Errorf("supported versions %v, want %v", got, want)
+	}
+}
+
+// TestSimulateInstallsNothing: linkerd.simulate asks the API and plans, but
+// leaves the pod as it was.
+func TestSimulateInstallsNothing(t *testing.T) {
+	n := newNode(t)
+	n.kube.AddPod(kubefake.MeshedPod("default", "web"))
+	list := n.conflist("1.0.0", n.ours(func(c map[string]any) { c["linkerd"].(map[string]any)["simulate"] = true }))
+	p := n.newPod("default", "web")
+	_, err := n.cni.AddNetworkList(ctx(t), list, p.rt)
+	must(t, "ADD", err)
+	if rules := p.ruleset(t); rules != "" {
+		t.Errorf("simulate installed:\n%s", rules)
+	}
+	if n.kube.Requests(kubefake.PodPath("default", "web")) != 1 {
+		t.Errorf("simulate did not read the pod")
+	}
+}
+
+// TestDelDespiteBadConfiguration: a configuration ADD would refuse does not
+// keep DEL from removing the rules, so a pod can always be torn down.
+func TestDelDespiteBadConfiguration(t *testing.T) {
+	n := newNode(t)
+	n.kube.AddPod(kubefake.MeshedPod("default", "web"))
+	p := n.newPod("default", "web")
+	_, err := n.cni.AddNetworkList(ctx(t), n.conflist("1.0.0", n.ours(nil)), p.rt)
+	must(t, "ADD", err)
+	bad := n.conflist("1.0.0", n.ours(func(c map[string]any) { c["linkerd"].(map[string]any)["incoming-proxy-port"] = 0 }))
+	n.kube.SetFault(kubefake.InternalError) // and DEL does not need the API
+	must(t, "DEL", n.cni.DelNetworkList(ctx(t), bad, p.rt))
+	if rules := p.ruleset(t); rules != "" {
+		t.Errorf("after DEL:\n%s", rules)
 	}
 }
