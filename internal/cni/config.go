@@ -90,7 +90,8 @@ type Settings struct {
 	// LogLevel and LogFormat are log_level and log_format.
 	LogLevel  slog.Level
 	LogFormat string
-	// Unknown lists the keys of the linkerd section we do not know.
+	// Unknown lists the keys of the linkerd section we do not know, and a
+	// log_level that names no level: logged, not refused.
 	Unknown []string
 	// Ignored lists the upstream keys that were set but mean nothing here.
 	Ignored []string
@@ -117,9 +118,9 @@ func Decode(stdin []byte) (*Settings, error) {
 	if err := version.ParsePrevResult(&s.Conf); err != nil {
 		return nil, types.NewError(types.ErrDecodingFailure, "decode prevResult: "+err.Error(), "")
 	}
-	var err error
-	if s.LogLevel, err = parseLevel(c.LogLevel); err != nil {
-		return nil, err
+	var known bool
+	if s.LogLevel, known = parseLevel(c.LogLevel); !known {
+		s.Unknown = append(s.Unknown, fmt.Sprintf("log_level=%q (logging at warn, as upstream)", c.LogLevel))
 	}
 	switch c.LogFormat {
 	case "", "plain", "json":
@@ -127,6 +128,7 @@ func Decode(stdin []byte) (*Settings, error) {
 	default:
 		return nil, invalid("log_format", c.LogFormat, "must be plain or json")
 	}
+	var err error
 	s.Timeout = DefaultTimeout
 	if t := c.Kubernetes.Timeout; t != "" {
 		d, err := time.ParseDuration(t)
@@ -149,7 +151,7 @@ func Decode(stdin []byte) (*Settings, error) {
 	if c.Linkerd.IPTablesMode != "" {
 		s.Ignored = append(s.Ignored, "linkerd.iptables-mode")
 	}
-	s.Unknown = unknownKeys(stdin)
+	s.Unknown = append(s.Unknown, unknownKeys(stdin)...)
 	return s, nil
 }
 
@@ -194,20 +196,23 @@ func unknownKeys(stdin []byte) []string {
 	return out
 }
 
-func parseLevel(s string) (slog.Level, error) {
+// parseLevel reads log_level as upstream does: debug and info, anything
+// else warn (its default: a plugin that logs every pod at info floods the
+// runtime's log). Logrus's other names map to their nearest level; a value
+// that names no level is reported by the caller rather than refused, since
+// upstream runs with it.
+func parseLevel(s string) (lv slog.Level, known bool) {
 	switch strings.ToLower(s) {
-	case "debug":
-		return slog.LevelDebug, nil
+	case "trace", "debug":
+		return slog.LevelDebug, true
 	case "info":
-		return slog.LevelInfo, nil
+		return slog.LevelInfo, true
 	case "", "warn", "warning":
-		// Upstream's default: a plugin that logs every pod at info would
-		// flood the runtime's log.
-		return slog.LevelWarn, nil
-	case "error":
-		return slog.LevelError, nil
+		return slog.LevelWarn, true
+	case "error", "fatal", "panic":
+		return slog.LevelError, true
 	}
-	return 0, invalid("log_level", s, "must be debug, info, warn or error")
+	return slog.LevelWarn, false
 }
 
 // config turns the linkerd section into a nat.Config. Absent keys take
@@ -232,20 +237,13 @@ func (l linkerdConf) config() (nat.Config, error) {
 		}
 		*p.dst = uint16(*p.v)
 	}
-	for _, id := range []struct {
-		key string
-		v   *int64
-		dst *int64
-	}{
-		{"proxy-uid", l.ProxyUID, &c.ProxyUID},
-		{"proxy-gid", l.ProxyGID, &c.ProxyGID},
-	} {
-		if id.v == nil {
-			continue
-		}
-		// Any id <= 0 means no exception, as upstream's "> 0" test makes
-		// it; nat's Validate refuses one too large for the kernel.
-		*id.dst = *id.v
+	// Any id <= 0 means no exception, as upstream's "> 0" test makes it;
+	// nat's Validate refuses one too large for the kernel.
+	if l.ProxyUID != nil {
+		c.ProxyUID = *l.ProxyUID
+	}
+	if l.ProxyGID != nil {
+		c.ProxyGID = *l.ProxyGID
 	}
 	for _, p := range l.PortsToRedirect {
 		// 0 is accepted in port lists, as proxy-init's flags accept it.

@@ -124,7 +124,6 @@ func TestDecodeBadValues(t *testing.T) {
 	}{
 		{`{`, types.ErrDecodingFailure, "decode network configuration"},
 		{`{"cniVersion":"1.0.0","name":"n"} {}`, types.ErrDecodingFailure, "trailing data"},
-		{`{"cniVersion":"1.0.0","name":"n","log_level":"loud"}`, types.ErrInvalidNetworkConfig, `"loud" for log_level`},
 		{`{"cniVersion":"1.0.0","name":"n","log_format":"xml"}`, types.ErrInvalidNetworkConfig, `"xml" for log_format`},
 		{`{"cniVersion":"1.0.0","name":"n","kubernetes":{"timeout":"0s"}}`, types.ErrInvalidNetworkConfig, `"0s" for kubernetes.timeout`},
 		{`{"cniVersion":"1.0.0","name":"n","kubernetes":{"timeout":"2m"}}`, types.ErrInvalidNetworkConfig, `"2m" for kubernetes.timeout`},
@@ -179,6 +178,19 @@ func TestDecodeAcceptsWhatUpstreamAccepts(t *testing.T) {
 	if s.Base.InboundProxyPort != 8080 || s.Base.ProxyUID != -2 || !reflect.DeepEqual(s.Base.InboundPortsToIgnore, ports(t, "4190,4191")) ||
 		len(s.Base.PortsToRedirect) != 1 || s.Base.InboundSubnetsToIgnore[0].String() != "10.1.2.3/16" {
 		t.Errorf("config %+v", s.Base)
+	}
+}
+
+func TestDecodeLogLevels(t *testing.T) {
+	for in, want := range map[string]slog.Level{"": slog.LevelWarn, "Debug": slog.LevelDebug, "trace": slog.LevelDebug,
+		"info": slog.LevelInfo, "warning": slog.LevelWarn, "panic": slog.LevelError, "loud": slog.LevelWarn} {
+		s, err := Decode([]byte(`{"cniVersion":"1.0.0","name":"n","log_level":"` + in + `"}`))
+		if err != nil || s.LogLevel != want {
+			t.Errorf("log_level %q: %v %v, want %v", in, s.LogLevel, err, want)
+		}
+		if (in == "loud") != (len(s.Unknown) == 1) {
+			t.Errorf("log_level %q: unknown %v", in, s.Unknown)
+		}
 	}
 }
 

@@ -52,7 +52,7 @@ func (p *Plugin) start(verb string, args *skel.CmdArgs) (*invocation, error) {
 	}
 	log := NewLogger(p.Stderr, s.LogLevel, s.LogFormat).With("verb", verb, "container", args.ContainerID)
 	for _, k := range s.Unknown {
-		log.Warn("unknown configuration key, ignored", "key", k)
+		log.Warn("unknown configuration key or value, ignored", "key", k)
 	}
 	for _, k := range s.Ignored {
 		log.Debug("configuration key accepted and ignored: rules go to nf_tables over netlink, with no iptables binary or lock", "key", k)
