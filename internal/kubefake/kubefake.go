@@ -53,14 +53,26 @@ type Server struct {
 	once    sync.Once
 }
 
-// New starts a server on 127.0.0.1 (in the caller's network namespace).
-func New() *Server {
+// New starts an HTTPS server on 127.0.0.1 (in the caller's network
+// namespace), as API servers are.
+func New() *Server { return start(true) }
+
+// NewHTTP starts a plain-HTTP server, for measuring the plugin without the
+// TLS handshake (as a fake API may have been served for another plugin). It
+// requires no token: client-go sends none over plain HTTP.
+func NewHTTP() *Server { return start(false) }
+
+func start(tls bool) *Server {
 	s := &Server{objects: map[string][]byte{}, counts: map[string]int{}, closing: make(chan struct{})}
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	if tls {
+		s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
+	} else {
+		s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	}
 	return s
 }
 
-// URL is the server's https:// address.
+// URL is the server's https:// (or http://) address.
 func (s *Server) URL() string { return s.srv.URL }
 
 // Close stops the server, releasing hanging requests first.
@@ -135,7 +147,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	obj, ok := s.objects[r.URL.Path]
 	s.mu.Unlock()
 
-	if r.Header.Get("Authorization") != "Bearer "+Token {
+	// client-go sends no bearer token to a plain-HTTP server.
+	if s.srv.TLS != nil && r.Header.Get("Authorization") != "Bearer "+Token {
 		status(w, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized")
 		return
 	}
@@ -185,11 +198,14 @@ const Context = "linkerd-cni-context"
 // server that does not exist, so that a plugin that ignored the context would
 // fail). It returns the file's path.
 func (s *Server) WriteKubeconfig(dir string) (string, error) {
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+	cluster := map[string]any{"server": s.srv.URL}
+	if s.srv.TLS != nil {
+		cluster["certificate-authority-data"] = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+	}
 	cfg := map[string]any{
 		"apiVersion": "v1", "kind": "Config",
 		"clusters": []any{
-			map[string]any{"name": "fake", "cluster": map[string]any{"server": s.srv.URL, "certificate-authority-data": ca}},
+			map[string]any{"name": "fake", "cluster": cluster},
 			map[string]any{"name": "nowhere", "cluster": map[string]any{"server": "https://127.0.0.1:1"}},
 		},
 		"users": []any{map[string]any{"name": "linkerd-cni", "user": map[string]any{"token": Token}}},
