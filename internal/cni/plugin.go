@@ -22,7 +22,8 @@ type Plugin struct {
 	// Stderr receives the logs (stdout is the runtime's).
 	Stderr io.Writer
 	// NewAPI reaches the Kubernetes API for a configuration; nil means the
-	// kubeconfig and the typed core/v1 client. Tests give a fake clientset.
+	// kubeconfig and NewAPI's core/v1 REST client. Tests give a fake
+	// clientset.
 	NewAPI func(s *Settings) (API, error)
 }
 
