@@ -77,7 +77,7 @@ func Decide(ctx context.Context, api API, ref PodRef, base nat.Config, log *slog
 		return &Decision{Reason: "the pod has no " + ProxyContainerName + " container"}, nil
 	}
 	d := &Decision{Mesh: true, Reason: "meshed", Config: base, origin: map[string]string{}}
-	values, err := overrides(ctx, api, pod)
+	values, err := overrides(ctx, api, ref.Namespace, pod)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ type override struct{ value, from string }
 
 // overrides collects the annotations' values, the pod's first; the
 // namespace is read once, and only when the pod lacks one of them.
-func overrides(ctx context.Context, api API, pod *corev1.Pod) (map[string]override, error) {
+func overrides(ctx context.Context, api API, namespace string, pod *corev1.Pod) (map[string]override, error) {
 	out := map[string]override{}
 	missing := false
 	for _, key := range annotations {
@@ -131,9 +131,9 @@ func overrides(ctx context.Context, api API, pod *corev1.Pod) (map[string]overri
 	if !missing {
 		return out, nil
 	}
-	ns, err := api.Namespace(ctx, pod.Namespace)
+	ns, err := api.Namespace(ctx, namespace)
 	if err != nil {
-		return nil, fmt.Errorf("read namespace %s from the Kubernetes API (for its %s annotations): %w", pod.Namespace, "config.linkerd.io", err)
+		return nil, fmt.Errorf("read namespace %s from the Kubernetes API (for its config.linkerd.io annotations): %w", namespace, err)
 	}
 	for _, key := range annotations {
 		if _, ok := out[key]; ok {
