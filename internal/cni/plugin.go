@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
@@ -25,6 +26,34 @@ type Plugin struct {
 	// kubeconfig and NewAPI's core/v1 REST client. Tests give a fake
 	// clientset.
 	NewAPI func(s *Settings) (API, error)
+	// Engine, when set, is where the rules go instead of the kernel in
+	// CNI_NETNS (which is then not opened): a *nat.Fake in unit tests.
+	Engine nat.Engine
+}
+
+// openNetNS opens CNI_NETNS for pod.Run: checked to be a pod's namespace
+// and handed to Run as a file, so that what was checked is what is
+// programmed. With an Engine it opens nothing (nil, nil).
+func (p *Plugin) openNetNS(path string) (*os.File, error) {
+	if p.Engine != nil {
+		return nil, nil
+	}
+	return openPodNetNS(path)
+}
+
+// run is pod.Run in the namespace f (or on the Engine); the error is already
+// a CNI error.
+func (p *Plugin) run(f *os.File, req pod.Request, d *Decision) (*pod.Report, error) {
+	if p.Engine != nil {
+		req.Engine = p.Engine
+	} else {
+		req.NetNSFile = f
+	}
+	rep, err := pod.Run(context.Background(), req)
+	if err != nil {
+		return rep, runError(err, d)
+	}
+	return rep, nil
 }
 
 func (p *Plugin) api(s *Settings) (API, error) {
@@ -106,14 +135,14 @@ func (p *Plugin) Add(args *skel.CmdArgs) (types.Result, error) {
 		return nil, err
 	}
 	if d != nil {
-		if err := notOwnNetNS(args.Netns); err != nil {
+		f, err := p.openNetNS(args.Netns)
+		if err != nil {
 			return nil, netnsError(err)
 		}
-		rep, err := pod.Run(context.Background(), pod.Request{
-			Op: pod.Apply, Config: d.Config, NetNS: args.Netns, Simulate: inv.s.Simulate, Logger: inv.log,
-		})
+		defer f.Close()
+		rep, err := p.run(f, pod.Request{Op: pod.Apply, Config: d.Config, Simulate: inv.s.Simulate, Logger: inv.log}, d)
 		if err != nil {
-			return nil, runError(err, d)
+			return nil, err
 		}
 		// pod.Run logs what it installed; a dry run says what it would have.
 		if inv.s.Simulate {
@@ -149,22 +178,22 @@ func (p *Plugin) Del(args *skel.CmdArgs) error {
 		log = NewLogger(p.Stderr, slog.LevelWarn, "").With("verb", "DEL", "container", args.ContainerID)
 		log.Warn("configuration refused; removing the rules anyway", "error", err)
 	}
-	if args.Netns == "" {
+	if args.Netns == "" && p.Engine == nil {
 		log.Info("no CNI_NETNS: nothing to remove")
 		return nil
 	}
-	if err := notOwnNetNS(args.Netns); err != nil {
+	f, err := p.openNetNS(args.Netns)
+	if err != nil {
 		if errors.Is(err, errOwnNetNS) {
 			return netnsError(err)
 		}
 		log.Info("CNI_NETNS is gone: nothing to remove", "netns", args.Netns, "error", err)
 		return nil
 	}
+	defer f.Close()
 	// Remove reads no configuration, but Run validates one.
-	if _, err := pod.Run(context.Background(), pod.Request{Op: pod.Remove, NetNS: args.Netns, Config: nat.DefaultConfig(), Logger: log}); err != nil {
-		return runError(err, nil)
-	}
-	return nil
+	_, err = p.run(f, pod.Request{Op: pod.Remove, Config: nat.DefaultConfig(), Logger: log}, nil)
+	return err
 }
 
 // Check compares the live rules of a meshed pod with its configuration, read
@@ -178,12 +207,14 @@ func (p *Plugin) Check(args *skel.CmdArgs) error {
 	if err != nil || d == nil {
 		return err
 	}
-	if err := notOwnNetNS(args.Netns); err != nil {
+	f, err := p.openNetNS(args.Netns)
+	if err != nil {
 		return netnsError(err)
 	}
-	rep, err := pod.Run(context.Background(), pod.Request{Op: pod.Verify, Config: d.Config, NetNS: args.Netns, Logger: inv.log})
+	defer f.Close()
+	rep, err := p.run(f, pod.Request{Op: pod.Verify, Config: d.Config, Logger: inv.log}, d)
 	if err != nil {
-		return runError(err, d)
+		return err
 	}
 	if rep.Diff != "" {
 		return types.NewError(CodeMismatch, "the pod's live rules differ from its configuration (- configured, + live)", rep.Diff)
@@ -217,29 +248,31 @@ func (p *Plugin) GC(args *skel.CmdArgs) error {
 	return err
 }
 
-// notOwnNetNS refuses a CNI_NETNS that is the plugin's own namespace (the
+// openPodNetNS opens CNI_NETNS and refuses the plugin's own namespace (the
 // node's): installing there would redirect the node's traffic. It also
 // fails for a path that cannot be opened or is not a namespace.
-func notOwnNetNS(path string) error {
+func openPodNetNS(path string) (*os.File, error) {
 	f, err := netns.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer f.Close()
 	var theirs, ours unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &theirs); err != nil {
-		return fmt.Errorf("stat %s: %w", path, err)
+		f.Close()
+		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
 	if err := unix.Stat("/proc/self/ns/net", &ours); err != nil {
-		return fmt.Errorf("read the plugin's own network namespace: %w", err)
+		f.Close()
+		return nil, fmt.Errorf("read the plugin's own network namespace: %w", err)
 	}
 	if theirs.Dev == ours.Dev && theirs.Ino == ours.Ino {
-		return fmt.Errorf("%s %w", path, errOwnNetNS)
+		f.Close()
+		return nil, fmt.Errorf("%s %w", path, errOwnNetNS)
 	}
-	return nil
+	return f, nil
 }
 
-// errOwnNetNS is why notOwnNetNS refuses the plugin's own namespace.
+// errOwnNetNS is why openPodNetNS refuses the plugin's own namespace.
 var errOwnNetNS = errors.New("is the plugin's own network namespace (the node's), not a pod's")
 
 // netnsError is CNI error 4 naming CNI_NETNS.
