@@ -7,8 +7,11 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 FUZZ_TARGETS ?= ./nat/:FuzzParsePortRange ./nat/:FuzzParsePortList ./nat/:FuzzParsePrefix ./nat/:FuzzConfigRender ./nat/kernel/:FuzzConfigApply
 FUZZTIME ?= 10s
 
+CNI_BIN := bin/proxy-init-cni
+
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/proxy-init
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CNI_BIN) ./cmd/proxy-init-cni
 
 # The images IMAGE:nonroot and IMAGE:netadmin, offline (FROM scratch, no
 # pull, no network): see deploy/Containerfile.

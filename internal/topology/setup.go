@@ -30,8 +30,8 @@ func (tp *Topology) create() error {
 	}
 	for _, ns := range []NS{Pod, Peer} {
 		// Before the veth exists, so that it inherits "default" and never
-		// starts duplicate address detection (see disableDAD).
-		if err := tp.Do(ns, disableDAD); err != nil {
+		// starts duplicate address detection (see DisableDAD).
+		if err := tp.Do(ns, DisableDAD); err != nil {
 			return fmt.Errorf("%s: %w", tp.Name(ns), err)
 		}
 	}
@@ -67,14 +67,14 @@ func (tp *Topology) AddLink(podDev, peerDev string, pod, peer [2]netip.Addr) err
 	return tp.waitReady(5*time.Second, devs)
 }
 
-// disableDAD turns duplicate address detection off in the current thread's
+// DisableDAD turns duplicate address detection off in the current thread's
 // namespace. /proc/sys/net resolves to the namespace of the thread that opens
 // the file (unlike /proc/net, which follows the thread-group leader), so it
 // must run under Do. The kernel skips DAD only when both "all" and the
 // device's own accept_dad are < 1, hence "all" plus "default" before the
 // device exists; the nodad flag on the address covers the global address and
 // this covers the link-local one the kernel adds on link up.
-func disableDAD() error {
+func DisableDAD() error {
 	for _, f := range []string{"all", "default"} {
 		p := "/proc/sys/net/ipv6/conf/" + f + "/accept_dad"
 		if err := os.WriteFile(p, []byte("0"), 0); err != nil {
