@@ -81,7 +81,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-go build -o "$tmp/bench" ./hack/bench
+# hack/ is its own Go module (plotting stays out of the product's graph).
+go build -C hack -o "$tmp/bench" ./bench
 args=(run -bin bin/proxy-init -ref hack/iptables-reference.sh -out "${BENCH_OUT:-bench}" -ns-prefix "$prefix")
 [ -n "${BENCH_QUICK:-}" ] && args+=(-quick)
 [ -n "${BENCH_SECTIONS:-}" ] && args+=(-sections "$BENCH_SECTIONS")
