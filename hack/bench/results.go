@@ -15,13 +15,9 @@ type Results struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Quick    bool      `json:"quick"`
-	// Timer says how section 1's figures were timed, BlocksTimer how its
-	// cross-check was.
-	Timer        string `json:"timer"`
-	BlocksTimer  string `json:"blocks_timer,omitempty"`
-	BlocksRounds int    `json:"blocks_rounds,omitempty"`
+	Params   Params    `json:"params"`
 
-	Fresh       []Sample    `json:"fresh"`                  // 1: floor, ours, nft (replace idiom), nft (plain), iptables
+	Fresh       []Sample    `json:"fresh"`                  // 1: floor, ours, nft (replace idiom), nft (plain), iptables, gofloor, sim
 	FreshBlocks []Sample    `json:"fresh_blocks,omitempty"` // 1, cross-check: the first four in back-to-back blocks
 	Reapply     []Sample    `json:"reapply"`                // 2: in-namespace timer
 	Scale       []Series    `json:"scale"`                  // 3

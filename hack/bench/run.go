@@ -19,18 +19,17 @@ import (
 
 // runner holds what every section needs.
 type runner struct {
-	bin, ref   string // absolute paths of bin/proxy-init and the reference script
-	out, tmp   string
-	self       string
-	quick      bool
-	prefix     string // of the `ip netns` names this run creates
-	res        *Results
-	base       []string // the section 1 configuration's flags
-	idiomFile  string   // --simulate output for base
-	plainFile  string   // the same without the replace idiom
-	stubPATH   string   // a PATH whose iptables binaries do nothing
-	cleanups   []func()
-	iptTimeout time.Duration
+	bin, ref  string // absolute paths of bin/proxy-init and the reference script
+	out, tmp  string
+	self      string
+	p         Params
+	prefix    string // of the `ip netns` names this run creates
+	res       *Results
+	base      []string // the section 1 configuration's flags
+	idiomFile string   // --simulate output for base
+	plainFile string   // the same without the replace idiom
+	stubPATH  string   // a PATH whose iptables binaries do nothing
+	cleanups  []func()
 }
 
 func cmdRun(args []string) error {
@@ -47,7 +46,7 @@ func cmdRun(args []string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces and nf_tables)")
 	}
-	r := &runner{quick: *quick, prefix: *prefix, out: *out, iptTimeout: 60 * time.Second}
+	r := &runner{p: params(*quick), prefix: *prefix, out: *out}
 	var err error
 	for _, p := range []struct {
 		dst *string
@@ -80,7 +79,7 @@ func cmdRun(args []string) error {
 		os.Exit(130)
 	}()
 
-	r.res = &Results{Started: time.Now(), Quick: r.quick}
+	r.res = &Results{Started: time.Now(), Quick: *quick, Params: r.p}
 	r.res.Machine = machine()
 	r.base = []string{"--inbound-ports-to-ignore", "4190,4191"}
 	if r.idiomFile, r.plainFile, err = r.simulate("base", r.base); err != nil {
@@ -223,13 +222,6 @@ func (r *runner) measure(s *Sample, spec childSpec) bool {
 		logf("   %s: %s", s.Label, s.Err)
 	}
 	return false
-}
-
-func reps(quick bool, full, q int) int {
-	if quick {
-		return q
-	}
-	return full
 }
 
 func cmdline(argv []string) string { return strings.Join(argv, " ") }

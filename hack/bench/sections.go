@@ -29,7 +29,7 @@ func (r *runner) sectionFresh() error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build hack/bench/gofloor: %w: %s", err, out)
 	}
-	fast, slow := reps(r.quick, 200, 5), reps(r.quick, 60, 3)
+	fast, slow := r.p.FreshRuns, r.p.FreshSlowRuns
 	cmds := []struct {
 		key, label string
 		argv       []string
@@ -41,6 +41,7 @@ func (r *runner) sectionFresh() error {
 		{"nft-plain", "(b') `nft -f` of the same text without the idiom lines (plain load)", []string{"nft", "-f", r.plainFile}, fast},
 		{"iptables", "(c) `hack/iptables-reference.sh --inbound-ports-to-ignore 4190,4191`", append([]string{r.ref}, r.base...), slow},
 		{"gofloor", "(e) an empty Go program, built like ours (`hack/bench/gofloor`)", []string{goFloor}, fast},
+		{"sim", "(f) `bin/proxy-init --simulate --inbound-ports-to-ignore 4190,4191`: start, parse, plan, render; no netlink", append([]string{r.bin, "--simulate"}, r.base...), fast},
 	}
 	samples := make([]Sample, len(cmds))
 	argvs, counts := make([][]string, len(cmds)), make([]int, len(cmds))
@@ -48,7 +49,7 @@ func (r *runner) sectionFresh() error {
 		// One untimed run each, to check that it works and count the
 		// transactions it commits.
 		check := Sample{Label: c.label}
-		if !r.measure(&check, childSpec{Time: c.argv, Timeout: Duration{time.Minute}}) {
+		if !r.measure(&check, childSpec{Time: c.argv, Timeout: r.p.RunTimeout}) {
 			return fmt.Errorf("%s: failed (%s), or timed out", cmdline(c.argv), check.Err)
 		}
 		samples[i] = Sample{Key: c.key, Label: c.label, Gen: check.Gen}
@@ -60,8 +61,7 @@ func (r *runner) sectionFresh() error {
 	// matters at this scale (its caches, the kernel tearing down the
 	// previous namespace), so hyperfine's back-to-back blocks, where a
 	// command follows itself, are measured too and reported beside these.
-	r.res.Timer = fmt.Sprintf("this tool's own loop (fork, exec `unshare -n CMD`, wait), the commands interleaved in a new random order on every pass: %d runs each (iptables: %d, spread evenly) after 3 warm-up passes", fast, slow)
-	times, err := timeInterleaved(argvs, counts, 3, func(pass, passes int) {
+	times, err := timeInterleaved(argvs, counts, r.p.FreshWarmup, func(pass, passes int) {
 		if passes >= 10 && (pass+1)%(passes/5) == 0 {
 			logf("   pass %d/%d", pass+1, passes)
 		}
@@ -81,9 +81,7 @@ func (r *runner) sectionFresh() error {
 		r.note("hyperfine not found: section 1 has no back-to-back cross-check")
 		return nil
 	}
-	rounds, block := reps(r.quick, 5, 1), reps(r.quick, 20, 3)
-	r.res.BlocksTimer = fmt.Sprintf("hyperfine -N (no shell), %d rounds, each a block of %d runs of every command in turn after 2 warm-up runs", rounds, block)
-	r.res.BlocksRounds = rounds
+	rounds, block := r.p.BlockRounds, r.p.BlockRuns
 	blocks := make([]Sample, 4)
 	for i := range blocks {
 		blocks[i] = Sample{Key: cmds[i].key, Label: cmds[i].label}
@@ -107,7 +105,7 @@ func (r *runner) sectionFresh() error {
 // milliseconds per command.
 func (r *runner) hyperfine(argvs [][]string, n int) ([][]float64, error) {
 	js := filepath.Join(r.tmp, "hyperfine.json")
-	args := []string{"-N", "--style", "none", "--warmup", "2", "--runs", strconv.Itoa(n), "--export-json", js}
+	args := []string{"-N", "--style", "none", "--warmup", strconv.Itoa(r.p.BlockWarmup), "--runs", strconv.Itoa(n), "--export-json", js}
 	for _, a := range argvs {
 		for _, w := range a {
 			if strings.ContainsAny(w, " \t'\"") {
@@ -225,7 +223,7 @@ func (r *runner) sectionReapply() error {
 	ours := func(f []string) []string { return append([]string{r.bin}, f...) }
 	ref := func(f []string) []string { return append([]string{r.ref}, f...) }
 	nftI := []string{"nft", "-f", r.idiomFile}
-	to := Duration{time.Minute}
+	to := r.p.RunTimeout
 	rows := []struct {
 		key, label string
 		spec       childSpec
@@ -249,7 +247,7 @@ func (r *runner) sectionReapply() error {
 		samples[i] = Sample{Key: rows[i].key, Label: rows[i].label}
 		rows[i].spec.Timeout = to
 	}
-	n := reps(r.quick, 50, 3)
+	n := r.p.ReapplyRuns
 	for k := range n {
 		for i := range rows {
 			r.measure(&samples[i], rows[i].spec)
@@ -284,7 +282,7 @@ func (r *runner) sectionScale() error {
 			{"0", 0, nil}, {"16", 16, subnetEntries(16)}, {"256", 256, subnetEntries(256)}, {"4096", 4096, subnetEntries(4096)},
 		}},
 	}
-	to := Duration{r.iptTimeout}
+	to := r.p.IptLimit
 	for _, ax := range axes {
 		series := Series{Axis: ax.axis}
 		stopped := ""
@@ -302,13 +300,7 @@ func (r *runner) sectionScale() error {
 			oursSpec := childSpec{Time: append([]string{r.bin}, flags...), Post: [][]string{verify}, Timeout: to}
 			nftSpec := childSpec{Time: []string{"nft", "-f", plain}, Post: [][]string{verify}, Timeout: to}
 			iptSpec := childSpec{Time: append([]string{r.ref}, flags...), Timeout: to}
-			n := 15
-			if p.x > 4096 {
-				n = 9
-			}
-			if r.quick {
-				n = 1
-			}
+			n := r.p.scaleRuns(p.x)
 			iptN := n
 			for k := range n {
 				r.measure(&ours, oursSpec)
@@ -322,11 +314,11 @@ func (r *runner) sectionScale() error {
 						break
 					}
 					if ipt.TimedOut {
-						stopped = fmt.Sprintf("not run: the series stopped at %s, whose run took over %s", p.label, r.iptTimeout)
-						r.note("iptables-nft, %s axis: the run at %s was killed after %s; larger points were not run.", ax.axis, p.label, r.iptTimeout)
+						stopped = fmt.Sprintf("not run: the series stopped at %s, whose run took over %s", p.label, r.p.IptLimit)
+						r.note("iptables-nft, %s axis: the run at %s was killed after %s; larger points were not run.", ax.axis, p.label, r.p.IptLimit)
 					} else if ipt.ok() {
-						// Big points: as many runs as fit in about 20 s.
-						iptN = max(1, min(n, int(20e3/ipt.MS[0])))
+						// Big points: as many runs as fit in the budget.
+						iptN = max(1, min(n, int(float64(r.p.IptBudget.Milliseconds())/ipt.MS[0])))
 					}
 				}
 			}
@@ -385,8 +377,7 @@ func (r *runner) sectionMemory() error {
 	for i := range cfgs {
 		samples[i] = Sample{Key: cfgs[i].key, Label: cfgs[i].label}
 	}
-	n := reps(r.quick, 5, 1)
-	for range n {
+	for range r.p.MemRuns {
 		for i, c := range cfgs {
 			if samples[i].Err != "" {
 				continue
@@ -450,10 +441,7 @@ func isStatic(path string) bool {
 
 // Section 6: the Go benchmarks of nat and nat/kernel (bench_test.go of each).
 func (r *runner) sectionGoBench() error {
-	count, benchtime := "5", "300ms"
-	if r.quick {
-		count, benchtime = "1", "50ms"
-	}
+	count, benchtime := strconv.Itoa(r.p.GoBenchCount), r.p.GoBenchTime.String()
 	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", count, "-benchtime", benchtime, "./nat/", "./nat/kernel/")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
