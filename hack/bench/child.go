@@ -26,6 +26,8 @@ type childSpec struct {
 	// Env is added to the timed command's environment (e.g. a PATH with
 	// stubs in front).
 	Env []string `json:"env,omitempty"`
+	// Stdin is a file fed to the timed command (default: /dev/null).
+	Stdin string `json:"stdin,omitempty"`
 }
 
 // childResult is the child's answer, one JSON object on stdout.
@@ -97,6 +99,15 @@ func runChild(spec childSpec) childResult {
 	defer devnull.Close()
 	cmd := exec.Command(spec.Time[0], spec.Time[1:]...) // resolves the path now, untimed
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, stderr
+	if spec.Stdin != "" {
+		in, err := os.Open(spec.Stdin)
+		if err != nil {
+			res.Err = err.Error()
+			return res
+		}
+		defer in.Close()
+		cmd.Stdin = in
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if len(spec.Env) > 0 {
 		cmd.Env = append(os.Environ(), spec.Env...)

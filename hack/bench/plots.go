@@ -265,7 +265,7 @@ func scalePlot(s Series, limit time.Duration) (*plot.Plot, error) {
 		}
 		mark.Color, mark.Shape, mark.Radius = red, draw.PyramidGlyph{}, vg.Points(4)
 		p.Add(mark)
-		p.Legend.Add(fmt.Sprintf("iptables-nft killed at the %s limit; series stopped", limit), mark)
+		p.Legend.Add(fmt.Sprintf("iptables-nft killed at the %s limit; series stopped", human(Duration{limit})), mark)
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), -vg.Points(6)

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,47 +29,22 @@ func (r *runner) sectionFresh() error {
 		return fmt.Errorf("build hack/bench/gofloor: %w: %s", err, out)
 	}
 	fast, slow := r.p.FreshRuns, r.p.FreshSlowRuns
-	cmds := []struct {
-		key, label string
-		argv       []string
-		runs       int
-	}{
-		{"floor", "(d) floor: `unshare -n true`", []string{"true"}, fast},
-		{"ours", "(a) `bin/proxy-init --inbound-ports-to-ignore 4190,4191`", append([]string{r.bin}, r.base...), fast},
-		{"nft", "(b) `nft -f` of the `--simulate` text (with its replace idiom)", []string{"nft", "-f", r.idiomFile}, fast},
-		{"nft-plain", "(b') `nft -f` of the same text without the idiom lines (plain load)", []string{"nft", "-f", r.plainFile}, fast},
-		{"iptables", "(c) `hack/iptables-reference.sh --inbound-ports-to-ignore 4190,4191`", append([]string{r.ref}, r.base...), slow},
-		{"gofloor", "(e) an empty Go program, built like ours (`hack/bench/gofloor`)", []string{goFloor}, fast},
-		{"sim", "(f) `bin/proxy-init --simulate --inbound-ports-to-ignore 4190,4191`: start, parse, plan, render; no netlink", append([]string{r.bin, "--simulate"}, r.base...), fast},
+	cmds := []timedCmd{
+		{key: "floor", label: "(d) floor: `unshare -n true`", argv: []string{"true"}, runs: fast},
+		{key: "ours", label: "(a) `bin/proxy-init --inbound-ports-to-ignore 4190,4191`", argv: append([]string{r.bin}, r.base...), runs: fast},
+		{key: "nft", label: "(b) `nft -f` of the `--simulate` text (with its replace idiom)", argv: []string{"nft", "-f", r.idiomFile}, runs: fast},
+		{key: "nft-plain", label: "(b') `nft -f` of the same text without the idiom lines (plain load)", argv: []string{"nft", "-f", r.plainFile}, runs: fast},
+		{key: "iptables", label: "(c) `hack/iptables-reference.sh --inbound-ports-to-ignore 4190,4191`", argv: append([]string{r.ref}, r.base...), runs: slow},
+		{key: "gofloor", label: "(e) an empty Go program, built like ours (`hack/bench/gofloor`)", argv: []string{goFloor}, runs: fast},
+		{key: "sim", label: "(f) `bin/proxy-init --simulate --inbound-ports-to-ignore 4190,4191`: start, parse, plan, render; no netlink", argv: append([]string{r.bin, "--simulate"}, r.base...), runs: fast},
 	}
-	samples := make([]Sample, len(cmds))
-	argvs, counts := make([][]string, len(cmds)), make([]int, len(cmds))
-	for i, c := range cmds {
-		// One untimed run each, to check that it works and count the
-		// transactions it commits.
-		check := Sample{Label: c.label}
-		if !r.measure(&check, childSpec{Time: c.argv, Timeout: r.p.RunTimeout}) {
-			return fmt.Errorf("%s: failed (%s), or timed out", cmdline(c.argv), check.Err)
-		}
-		samples[i] = Sample{Key: c.key, Label: c.label, Gen: check.Gen}
-		argvs[i], counts[i] = c.argv, c.runs
-	}
-	// The figures: every command in turn, in a new random order on every
-	// pass, timed by this process, so that drifts in the shared machine's
-	// load fall on every command alike. What runs just before a command
-	// matters at this scale (its caches, the kernel tearing down the
-	// previous namespace), so hyperfine's back-to-back blocks, where a
-	// command follows itself, are measured too and reported beside these.
-	times, err := timeInterleaved(argvs, counts, r.p.FreshWarmup, func(pass, passes int) {
-		if passes >= 10 && (pass+1)%(passes/5) == 0 {
-			logf("   pass %d/%d", pass+1, passes)
-		}
-	})
+	// What runs just before a command matters at this scale (its caches,
+	// the kernel tearing down the previous namespace), so hyperfine's
+	// back-to-back blocks, where a command follows itself, are measured
+	// too and reported beside these.
+	samples, err := r.interleave(cmds)
 	if err != nil {
 		return err
-	}
-	for i := range samples {
-		samples[i].MS = times[i]
 	}
 	logf("   floor %.2f ms, ours %.2f ms, nft %.2f ms, nft plain %.2f ms, iptables %.1f ms",
 		samples[0].Median(), samples[1].Median(), samples[2].Median(), samples[3].Median(), samples[4].Median())
@@ -83,11 +57,13 @@ func (r *runner) sectionFresh() error {
 	}
 	rounds, block := r.p.BlockRounds, r.p.BlockRuns
 	blocks := make([]Sample, 4)
+	argvs := make([][]string, len(blocks))
 	for i := range blocks {
 		blocks[i] = Sample{Key: cmds[i].key, Label: cmds[i].label}
+		argvs[i] = cmds[i].argv
 	}
 	for range rounds {
-		times, err := r.hyperfine(argvs[:4], block)
+		times, err := r.hyperfine(argvs, block)
 		if err != nil {
 			return err
 		}
@@ -144,12 +120,51 @@ func (r *runner) hyperfine(argvs [][]string, n int) ([][]float64, error) {
 	return res, nil
 }
 
-// timeInterleaved times `unshare -n ARGV` for every argv, counts[i] runs of
-// argv i, from fork to the end of wait, with output discarded. Every pass
+// timedCmd is one command of an interleaved comparison: whole process,
+// `unshare -n ARGV` per run.
+type timedCmd struct {
+	key, label string
+	argv       []string
+	runs       int
+	// env is added to the command's environment; stdin, a file, is fed to
+	// it (default: /dev/null).
+	env   []string
+	stdin string
+}
+
+// interleave runs every command once untimed, to check that it works and
+// count the transactions it commits, then times them all interleaved (see
+// timeInterleaved), so that drifts in a shared machine's load fall on every
+// command alike. The samples are in the order of cmds.
+func (r *runner) interleave(cmds []timedCmd) ([]Sample, error) {
+	samples := make([]Sample, len(cmds))
+	for i, c := range cmds {
+		check := Sample{Label: c.label}
+		if !r.measure(&check, childSpec{Time: c.argv, Env: c.env, Stdin: c.stdin, Timeout: r.p.RunTimeout}) {
+			return nil, fmt.Errorf("%s: failed (%s), or timed out", cmdline(c.argv), check.Err)
+		}
+		samples[i] = Sample{Key: c.key, Label: c.label, Gen: check.Gen}
+	}
+	times, err := timeInterleaved(cmds, r.p.FreshWarmup, func(pass, passes int) {
+		if passes >= 10 && (pass+1)%(passes/5) == 0 {
+			logf("   pass %d/%d", pass+1, passes)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range samples {
+		samples[i].MS = times[i]
+	}
+	return samples, nil
+}
+
+// timeInterleaved times `unshare -n ARGV` for every command, its runs
+// times, from fork to the end of wait, with output discarded. Every pass
 // runs the commands in a new random order; a command with fewer runs takes
 // part in passes spread evenly over the whole measurement. The first warmup
 // passes are not counted.
-func timeInterleaved(argvs [][]string, counts []int, warmup int, progress func(pass, passes int)) ([][]float64, error) {
+func timeInterleaved(cmds []timedCmd, warmup int, progress func(pass, passes int)) ([][]float64, error) {
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
 		return nil, err
@@ -159,8 +174,17 @@ func timeInterleaved(argvs [][]string, counts []int, warmup int, progress func(p
 		return nil, err
 	}
 	defer devnull.Close()
-	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()}}
-	run := func(a []string) (float64, error) {
+	run := func(c timedCmd) (float64, error) {
+		a := c.argv
+		attr := &syscall.ProcAttr{Env: append(os.Environ(), c.env...), Files: []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()}}
+		if c.stdin != "" {
+			in, err := os.Open(c.stdin) // before the clock starts
+			if err != nil {
+				return 0, err
+			}
+			defer in.Close()
+			attr.Files[0] = in.Fd()
+		}
 		argv := append([]string{"unshare", "-n"}, a...)
 		start := time.Now()
 		pid, err := syscall.ForkExec(unshare, argv, attr)
@@ -186,16 +210,19 @@ func timeInterleaved(argvs [][]string, counts []int, warmup int, progress func(p
 		}
 		return float64(took.Nanoseconds()) / 1e6, nil
 	}
-	passes := slices.Max(counts)
-	res := make([][]float64, len(argvs))
+	passes := 0
+	for _, c := range cmds {
+		passes = max(passes, c.runs)
+	}
+	res := make([][]float64, len(cmds))
 	for pass := -warmup; pass < passes; pass++ {
-		for _, i := range rand.Perm(len(argvs)) {
+		for _, i := range rand.Perm(len(cmds)) {
 			// Run i takes part in this pass if its share of the passes
 			// crosses a whole number here (always, during warm-up).
-			if pass >= 0 && pass*counts[i]/passes == (pass+1)*counts[i]/passes {
+			if n := cmds[i].runs; pass >= 0 && pass*n/passes == (pass+1)*n/passes {
 				continue
 			}
-			ms, err := run(argvs[i])
+			ms, err := run(cmds[i])
 			if err != nil {
 				return nil, err
 			}
