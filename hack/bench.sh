@@ -16,7 +16,8 @@
 #   BENCH_QUICK=1        one or two repetitions per figure: a smoke test of the
 #                        harness (the report says so), about a minute
 #   BENCH_SECTIONS=1,2   only these sections (1 fresh, 2 re-apply, 3 scale,
-#                        4 datapath, 5 memory, 6 Go benchmarks)
+#                        4 datapath, 5 memory, 6 Go benchmarks, 7 front ends:
+#                        validate, explain)
 #   BENCH_OUT=dir        where to write the report (default: bench)
 # A full run takes about 5 minutes on 2 cores (the report says how long).
 set -euo pipefail

@@ -25,6 +25,11 @@ func cmdReport(args []string) error {
 	if err != nil {
 		return err
 	}
+	if res.Params == (Params{}) {
+		// Results from before the parameters were recorded, when they
+		// were the same figures as in the code.
+		res.Params, res.ParamsAssumed = params(res.Quick), true
+	}
 	return writeReport(res, *out)
 }
 
@@ -74,8 +79,8 @@ func renderReport(b *bytes.Buffer, v *view) error {
 		"le":  verdictLE, "ge": verdictGE, "list": ratioList, "human": human, "dur": dur, "bytes": bytesStr,
 		"pct1": func(x float64) float64 { return 100 * x }, "sub": func(a, b float64) float64 { return a - b },
 		"div": func(a, b float64) float64 { return a / b }, "neg": func(x float64) float64 { return -x },
-		"listChunk": func() int { return listChunk },
-		"orNone":    orNone, "ok": func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) },
+		"listChunk": func() int { return listChunk }, "validateTarget": func() string { return validateTarget },
+		"orNone": orNone, "ok": func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) },
 	}).Parse(reportTemplate)
 	if err != nil {
 		return err
@@ -97,6 +102,7 @@ type view struct {
 	Datapath *dpView
 	Memory   *memView
 	GoBench  []goBenchRow
+	Front    *frontView
 	// Section 2's floor, the exec of `true`, which section 3 does not
 	// subtract.
 	ExecFloor float64
@@ -122,6 +128,7 @@ func newView(res *Results) *view {
 	}
 	v.Datapath = newDPView(res)
 	v.Memory = newMemView(res)
+	v.Front = newFrontView(res)
 	for _, g := range res.GoBench {
 		row := newGoBenchRow(g)
 		v.GoBench = append(v.GoBench, row)
@@ -565,6 +572,31 @@ func newMemView(res *Results) *memView {
 	m.Default = med(find(res.Memory, "ours-default"))
 	m.OursPorts, m.NftPorts = med(find(res.Memory, "ours-ports")), med(find(res.Memory, "nft-ports"))
 	return m
+}
+
+// frontView is section 7.
+type frontView struct {
+	Table   table
+	Missing []string
+	// Which front ends were measured.
+	Measured map[string]bool
+	// Medians above the section's floor.
+	Apply, Validate, ExplainSim, ExplainLive, VerifyLive float64
+}
+
+func newFrontView(res *Results) *frontView {
+	if len(res.FrontEndRows) == 0 && len(res.FrontEndsMissing) == 0 {
+		return nil
+	}
+	f := &frontView{Table: newTable("", res.FrontEndRows, false), Missing: res.FrontEndsMissing, Measured: map[string]bool{}}
+	for _, k := range res.FrontEnds {
+		f.Measured[k] = true
+	}
+	fl := med(find(res.FrontEndRows, "floor"))
+	above := func(k string) float64 { return med(find(res.FrontEndRows, k)) - fl }
+	f.Apply, f.Validate = above("apply"), above("validate")
+	f.ExplainSim, f.ExplainLive, f.VerifyLive = above("explain-sim"), above("explain-live"), above("verify-live")
+	return f
 }
 
 // goBenchRow is one Go benchmark's medians.

@@ -62,6 +62,14 @@ func synthetic() *Results {
 	}
 	r.Memory = []Sample{sample("ours-default", "ours", 3300, 3), sample("ours-ports", "ours ports", 11000, 3), sample("nft-ports", "nft ports", 54000, 3)}
 	r.Binary = Binary{Path: "bin/proxy-init", Bytes: 3 << 20, Static: true}
+	r.FrontEnds = []string{"validate", "explain"}
+	r.FrontEndsMissing = []string{"the CNI plugin: not measured: not in this build"}
+	for _, k := range []struct {
+		key string
+		ms  float64
+	}{{"floor", 1.2}, {"apply", 3.2}, {"validate", 4}, {"explain-sim", 90}, {"explain-live", 150}, {"verify-live", 120}} {
+		r.FrontEndRows = append(r.FrontEndRows, sample(k.key, k.key, k.ms, 4))
+	}
 	r.GoBench = []GoBench{{Name: "PlanAndBuild/ports65536", Values: map[string][]float64{"ns/op": {3.8e6}, "B/op": {2.7e6}, "allocs/op": {679}}}}
 	return r
 }
@@ -91,7 +99,7 @@ func TestReport(t *testing.T) {
 	p := res.Params
 	for _, want := range []string{
 		"takes over 60 s", "bounded by 30000 connections or 500 ms", "200 runs each (iptables: 60",
-		"Every row runs 50 times", "-count 5 -benchtime 300ms", "## Where the time goes", "**met**",
+		"Every row runs 50 times", "-count 5 -benchtime 300ms", "## Where the time goes", "**met**", "## 7. Front ends", "**validate**", "**explain**",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q", want)
@@ -142,7 +150,7 @@ func TestReportFromCommitted(t *testing.T) {
 // template lacks a value.
 func TestReportPartial(t *testing.T) {
 	full := synthetic()
-	for _, keep := range []string{"fresh", "reapply", "scale", "datapath", "memory", "gobench"} {
+	for _, keep := range []string{"fresh", "reapply", "scale", "datapath", "memory", "gobench", "front"} {
 		t.Run(keep, func(t *testing.T) {
 			r := *full
 			if keep != "fresh" {
@@ -162,6 +170,9 @@ func TestReportPartial(t *testing.T) {
 			}
 			if keep != "gobench" {
 				r.GoBench = nil
+			}
+			if keep != "front" {
+				r.FrontEnds, r.FrontEndsMissing, r.FrontEndRows = nil, nil, nil
 			}
 			dir := t.TempDir()
 			if err := writeReport(&r, dir); err != nil {

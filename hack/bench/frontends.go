@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+)
+
+// Section 7: the front ends other than the init container's apply, each
+// one whole process timed inside a fresh namespace by the bench child (as
+// in section 2: setup untimed, no namespace creation in the figure), beside
+// the same timer's floor and a fresh apply.
+//
+// A front end is one entry of frontEnds: a probe (is it in this build?)
+// and its rows. The report prints every row of the section in one table
+// and a paragraph per front end (report.md.tmpl, "frontend" part), keyed
+// by the front end's key. The CNI plugin (bin/proxy-init-cni: ADD for a
+// meshed pod and for an unmeshed pod's skip path, with a fake Kubernetes
+// API server on the loopback of the namespace the plugin runs in) is to be
+// added here the same way once it is on main.
+type frontEnd struct {
+	key, name string
+	// probe says why the front end cannot be measured, "" when it can.
+	probe func(r *runner) string
+	rows  func(r *runner) []frontRow
+}
+
+type frontRow struct {
+	key, label string
+	spec       childSpec
+}
+
+// The pod namespace validate runs in: a veth pair, both ends in the timed
+// run's own namespace, so that the validator's target is on a link (a route
+// exists) and nothing holds it.
+var validateLink = [][]string{
+	{"ip", "link", "set", "lo", "up"},
+	{"ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth1"},
+	{"ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"},
+	{"ip", "link", "set", "eth0", "up"},
+	{"ip", "link", "set", "eth1", "up"},
+}
+
+// validateTarget is on eth0's subnet and held by nobody: only the redirect
+// can answer a connection to it.
+const validateTarget = "192.0.2.9:1404"
+
+// explainConn is the connection explain is asked about: inbound, from a
+// peer in none of the ignored subnets, to a port in none of the ignored
+// ranges, so it walks every rule to the redirect.
+var explainConn = []string{"--inbound", "--from", "192.0.2.1:40000", "--to", "192.0.2.2:8080"}
+
+var frontEnds = []frontEnd{
+	{
+		key: "validate", name: "`proxy-init validate` (the network validator)",
+		probe: func(r *runner) string { return r.hasCommand("validate") },
+		rows: func(r *runner) []frontRow {
+			install := append([]string{r.bin}, r.base...)
+			return []frontRow{{"validate", "`proxy-init validate --connect-addr " + validateTarget + "` after the section 1 install",
+				childSpec{Setup: append(slices.Clone(validateLink), install), Time: []string{r.bin, "validate", "--connect-addr", validateTarget}}}}
+		},
+	},
+	{
+		key: "explain", name: "`proxy-init explain` on the largest configuration",
+		probe: func(r *runner) string { return r.hasCommand("explain") },
+		rows: func(r *runner) []frontRow {
+			big := largestFlags()
+			ours := func(args ...string) []string { return append(append([]string{r.bin}, args...), big...) }
+			return []frontRow{
+				{"explain-sim", "`proxy-init explain --simulate`: the plan of the flags, no netlink", childSpec{Time: ours(append([]string{"explain", "--simulate"}, explainConn...)...)}},
+				{"explain-live", "`proxy-init explain` on the live rules (the install is the same configuration)", childSpec{Setup: [][]string{ours()}, Time: ours(append([]string{"explain"}, explainConn...)...)}},
+				{"verify-live", "for comparison: `proxy-init verify` on the same install (reads and compares)", childSpec{Setup: [][]string{ours()}, Time: ours("verify")}},
+			}
+		},
+	},
+}
+
+// largestFlags is the largest configuration of section 3's two axes at
+// once: every other port ignored (32768 intervals per family) and 4096
+// subnets per family.
+func largestFlags() []string {
+	return append(listFlag("--inbound-ports-to-ignore", everyOtherPort()), listFlag("--subnets-to-ignore", subnetEntries(4096))...)
+}
+
+// hasCommand says why bin/proxy-init has no such command word, "" if it
+// has: the help lists each command first on its line.
+func (r *runner) hasCommand(word string) string {
+	out, err := exec.Command(r.bin, "help").Output()
+	if err != nil {
+		return fmt.Sprintf("%s help: %v", r.bin, err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == word && strings.HasPrefix(l, "  ") {
+			return ""
+		}
+	}
+	return "bin/proxy-init has no `" + word + "` command"
+}
+
+func (r *runner) sectionFrontEnds() error {
+	rows := []frontRow{
+		{"floor", "floor: exec `true`", childSpec{Time: []string{"true"}}},
+		{"apply", "for comparison: a fresh apply, section 1 configuration", childSpec{Time: append([]string{r.bin}, r.base...)}},
+	}
+	for _, f := range frontEnds {
+		if why := f.probe(r); why != "" {
+			r.res.FrontEndsMissing = append(r.res.FrontEndsMissing, fmt.Sprintf("%s: not measured: %s", f.name, why))
+			continue
+		}
+		r.res.FrontEnds = append(r.res.FrontEnds, f.key)
+		rows = append(rows, f.rows(r)...)
+	}
+	samples := make([]Sample, len(rows))
+	for i := range rows {
+		samples[i] = Sample{Key: rows[i].key, Label: rows[i].label}
+		rows[i].spec.Timeout = r.p.RunTimeout
+	}
+	for k := range r.p.FrontEndRuns {
+		for i := range rows {
+			r.measure(&samples[i], rows[i].spec)
+		}
+		if k+1 == r.p.FrontEndRuns {
+			var parts []string
+			for i := range samples {
+				parts = append(parts, fmt.Sprintf("%s %.2f ms", samples[i].Key, samples[i].Median()))
+			}
+			logf("   %s", strings.Join(parts, ", "))
+		}
+	}
+	r.res.FrontEndRows = samples
+	return nil
+}
