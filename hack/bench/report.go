@@ -13,6 +13,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/proxy-init/netlink-native/nat"
 )
 
 func cmdReport(args []string) error {
@@ -29,6 +31,9 @@ func cmdReport(args []string) error {
 		// Results from before the parameters were recorded, when they
 		// were the same figures as in the code.
 		res.Params, res.ParamsAssumed = params(res.Quick), true
+	}
+	if res.Base == nil {
+		res.Base, res.Changed = baseFlags, changedFlags
 	}
 	return writeReport(res, *out)
 }
@@ -80,7 +85,7 @@ func renderReport(b *bytes.Buffer, v *view) error {
 		"pct1": func(x float64) float64 { return 100 * x }, "sub": func(a, b float64) float64 { return a - b },
 		"div": func(a, b float64) float64 { return a / b }, "neg": func(x float64) float64 { return -x },
 		"listChunk": func() int { return listChunk }, "validateTarget": func() string { return validateTarget },
-		"orNone": orNone, "ok": func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) },
+		"orNone": orNone, "flags": cmdline, "ok": func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) },
 	}).Parse(reportTemplate)
 	if err != nil {
 		return err
@@ -92,9 +97,11 @@ func renderReport(b *bytes.Buffer, v *view) error {
 // ratio in exactly one place, the goals table and the sections' prose read
 // the same fields.
 type view struct {
-	R     *Results
-	P     Params
-	Goals goals
+	R *Results
+	P Params
+	// The configuration the flags start from.
+	Defaults nat.Config
+	Goals    goals
 	// The sections; nil when not run.
 	Fresh    *freshView
 	Reapply  *reapplyView
@@ -119,7 +126,7 @@ type goals struct {
 }
 
 func newView(res *Results) *view {
-	v := &view{R: res, P: res.Params, Goals: goals{goalVsNft, goalVsIptables, goalScale, goalDatapath, goalRSSMiB, goalBinaryMiB}}
+	v := &view{R: res, P: res.Params, Defaults: nat.DefaultConfig(), Goals: goals{goalVsNft, goalVsIptables, goalScale, goalDatapath, goalRSSMiB, goalBinaryMiB}}
 	v.Fresh = newFreshView(res)
 	v.Reapply = newReapplyView(res)
 	v.ExecFloor = v.Reapply.floor()

@@ -25,6 +25,7 @@ func synthetic() *Results {
 	p := params(false)
 	r := &Results{Started: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), Params: p, Elapsed: Duration{5 * time.Minute}}
 	r.Machine = Machine{CPU: "test CPU", Cores: 2, Commit: "abc1234 test"}
+	r.Base, r.Changed = baseFlags, changedFlags
 	r.Fresh = []Sample{
 		sample("floor", "(d) floor", 5.5, 20), sample("ours", "(a) ours", 7.6, 20), sample("nft", "(b) nft", 17, 20),
 		sample("nft-plain", "(b') nft plain", 9.4, 20), sample("iptables", "(c) iptables", 70, 6),
@@ -100,6 +101,7 @@ func TestReport(t *testing.T) {
 	for _, want := range []string{
 		"takes over 60 s", "bounded by 30000 connections or 500 ms", "200 runs each (iptables: 60",
 		"Every row runs 50 times", "-count 5 -benchtime 300ms", "## Where the time goes", "**met**", "## 7. Front ends", "**validate**", "**explain**",
+		"plus `--inbound-ports-to-ignore 4190,4191`", "then applies\n`--inbound-ports-to-ignore 4190,4191,9090`", "proxy uid 2102",
 	} {
 		if !strings.Contains(report, want) {
 			t.Errorf("report lacks %q", want)

@@ -16,6 +16,10 @@ type Results struct {
 	Finished time.Time `json:"finished"`
 	Quick    bool      `json:"quick"`
 	Params   Params    `json:"params"`
+	// Base is the flags of the configuration most sections apply, Changed
+	// section 2's changed configuration.
+	Base    []string `json:"base,omitempty"`
+	Changed []string `json:"changed,omitempty"`
 	// ParamsAssumed: results.json did not record Params (an older run);
 	// the report quotes the code's current ones.
 	ParamsAssumed bool `json:"params_assumed,omitempty"`

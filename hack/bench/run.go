@@ -17,6 +17,13 @@ import (
 	"time"
 )
 
+// The configuration of sections 1, 2, 5 and 7 (the seed's defaults plus
+// the admin ports Linkerd ignores), and section 2's changed one.
+var (
+	baseFlags    = []string{"--inbound-ports-to-ignore", "4190,4191"}
+	changedFlags = []string{"--inbound-ports-to-ignore", "4190,4191,9090"}
+)
+
 // runner holds what every section needs.
 type runner struct {
 	bin, ref  string // absolute paths of bin/proxy-init and the reference script
@@ -81,7 +88,8 @@ func cmdRun(args []string) error {
 
 	r.res = &Results{Started: time.Now(), Quick: *quick, Params: r.p}
 	r.res.Machine = machine()
-	r.base = []string{"--inbound-ports-to-ignore", "4190,4191"}
+	r.base = baseFlags
+	r.res.Base, r.res.Changed = baseFlags, changedFlags
 	if r.idiomFile, r.plainFile, err = r.simulate("base", r.base); err != nil {
 		return err
 	}

@@ -31,12 +31,12 @@ func (r *runner) sectionFresh() error {
 	fast, slow := r.p.FreshRuns, r.p.FreshSlowRuns
 	cmds := []timedCmd{
 		{key: "floor", label: "(d) floor: `unshare -n true`", argv: []string{"true"}, runs: fast},
-		{key: "ours", label: "(a) `bin/proxy-init --inbound-ports-to-ignore 4190,4191`", argv: append([]string{r.bin}, r.base...), runs: fast},
+		{key: "ours", label: "(a) `bin/proxy-init " + cmdline(r.base) + "`", argv: append([]string{r.bin}, r.base...), runs: fast},
 		{key: "nft", label: "(b) `nft -f` of the `--simulate` text (with its replace idiom)", argv: []string{"nft", "-f", r.idiomFile}, runs: fast},
 		{key: "nft-plain", label: "(b') `nft -f` of the same text without the idiom lines (plain load)", argv: []string{"nft", "-f", r.plainFile}, runs: fast},
-		{key: "iptables", label: "(c) `hack/iptables-reference.sh --inbound-ports-to-ignore 4190,4191`", argv: append([]string{r.ref}, r.base...), runs: slow},
+		{key: "iptables", label: "(c) `hack/iptables-reference.sh " + cmdline(r.base) + "`", argv: append([]string{r.ref}, r.base...), runs: slow},
 		{key: "gofloor", label: "(e) an empty Go program, built like ours (`hack/bench/gofloor`)", argv: []string{goFloor}, runs: fast},
-		{key: "sim", label: "(f) `bin/proxy-init --simulate --inbound-ports-to-ignore 4190,4191`: start, parse, plan, render; no netlink", argv: append([]string{r.bin, "--simulate"}, r.base...), runs: fast},
+		{key: "sim", label: "(f) `bin/proxy-init --simulate " + cmdline(r.base) + "`: start, parse, plan, render; no netlink", argv: append([]string{r.bin, "--simulate"}, r.base...), runs: fast},
 	}
 	// What runs just before a command matters at this scale (its caches,
 	// the kernel tearing down the previous namespace), so hyperfine's
@@ -242,7 +242,7 @@ func timeInterleaved(cmds []timedCmd, warmup int, progress func(pass, passes int
 // apply with the monotonic clock, from fork to exit. The fresh rows are timed
 // the same way, so the two compare directly; the floor row is `true`.
 func (r *runner) sectionReapply() error {
-	changed := []string{"--inbound-ports-to-ignore", "4190,4191,9090"}
+	changed := changedFlags
 	chIdiom, _, err := r.simulate("changed", changed)
 	if err != nil {
 		return err
