@@ -12,8 +12,9 @@ import (
 // in section 2: setup untimed, no namespace creation in the figure), beside
 // the same timer's floor and a fresh apply.
 //
-// A front end is one entry of frontEnds: a probe (is it in this build?)
-// and its rows. The report prints every row of the section in one table
+// A front end is one entry of frontEnds: a probe (is it in this build?),
+// what its rows share (prepare: say a namespace with a server in it, undone
+// by r.cleanups) and its rows. The report prints every row of the section in one table
 // and a paragraph per front end (report.md.tmpl, "frontend" part), keyed
 // by the front end's key. The CNI plugin (bin/proxy-init-cni: ADD for a
 // meshed pod and for an unmeshed pod's skip path, with a fake Kubernetes
@@ -22,13 +23,17 @@ import (
 type frontEnd struct {
 	key, name string
 	// probe says why the front end cannot be measured, "" when it can.
-	probe func(r *runner) string
-	rows  func(r *runner) []frontRow
+	probe   func(r *runner) string
+	prepare func(r *runner) error // may be nil
+	rows    func(r *runner) []frontRow
 }
 
 type frontRow struct {
 	key, label string
 	spec       childSpec
+	// ns is the named namespace the child runs in; "" for a new one per
+	// run.
+	ns string
 }
 
 // The pod namespace validate runs in: a veth pair, both ends in the timed
@@ -57,8 +62,8 @@ var frontEnds = []frontEnd{
 		probe: func(r *runner) string { return r.hasCommand("validate") },
 		rows: func(r *runner) []frontRow {
 			install := append([]string{r.bin}, r.base...)
-			return []frontRow{{"validate", "`proxy-init validate --connect-addr " + validateTarget + "` after the section 1 install",
-				childSpec{Setup: append(slices.Clone(validateLink), install), Time: []string{r.bin, "validate", "--connect-addr", validateTarget}}}}
+			return []frontRow{{key: "validate", label: "`proxy-init validate --connect-addr " + validateTarget + "` after the section 1 install",
+				spec: childSpec{Setup: append(slices.Clone(validateLink), install), Time: []string{r.bin, "validate", "--connect-addr", validateTarget}}}}
 		},
 	},
 	{
@@ -68,9 +73,12 @@ var frontEnds = []frontEnd{
 			big := largestFlags()
 			ours := func(args ...string) []string { return append(append([]string{r.bin}, args...), big...) }
 			return []frontRow{
-				{"explain-sim", "`proxy-init explain --simulate`: the plan of the flags, no netlink", childSpec{Time: ours(append([]string{"explain", "--simulate"}, explainConn...)...)}},
-				{"explain-live", "`proxy-init explain` on the live rules (the install is the same configuration)", childSpec{Setup: [][]string{ours()}, Time: ours(append([]string{"explain"}, explainConn...)...)}},
-				{"verify-live", "for comparison: `proxy-init verify` on the same install (reads and compares)", childSpec{Setup: [][]string{ours()}, Time: ours("verify")}},
+				{key: "explain-sim", label: "`proxy-init explain --simulate`: the plan of the flags, no netlink",
+					spec: childSpec{Time: ours(append([]string{"explain", "--simulate"}, explainConn...)...)}},
+				{key: "explain-live", label: "`proxy-init explain` on the live rules (the install is the same configuration)",
+					spec: childSpec{Setup: [][]string{ours()}, Time: ours(append([]string{"explain"}, explainConn...)...)}},
+				{key: "verify-live", label: "for comparison: `proxy-init verify` on the same install (reads and compares)",
+					spec: childSpec{Setup: [][]string{ours()}, Time: ours("verify")}},
 			}
 		},
 	},
@@ -100,13 +108,18 @@ func (r *runner) hasCommand(word string) string {
 
 func (r *runner) sectionFrontEnds() error {
 	rows := []frontRow{
-		{"floor", "floor: exec `true`", childSpec{Time: []string{"true"}}},
-		{"apply", "for comparison: a fresh apply, section 1 configuration", childSpec{Time: append([]string{r.bin}, r.base...)}},
+		{key: "floor", label: "floor: exec `true`", spec: childSpec{Time: []string{"true"}}},
+		{key: "apply", label: "for comparison: a fresh apply, section 1 configuration", spec: childSpec{Time: append([]string{r.bin}, r.base...)}},
 	}
 	for _, f := range frontEnds {
 		if why := f.probe(r); why != "" {
 			r.res.FrontEndsMissing = append(r.res.FrontEndsMissing, fmt.Sprintf("%s: not measured: %s", f.name, why))
 			continue
+		}
+		if f.prepare != nil {
+			if err := f.prepare(r); err != nil {
+				return fmt.Errorf("%s: %w", f.name, err)
+			}
 		}
 		r.res.FrontEnds = append(r.res.FrontEnds, f.key)
 		rows = append(rows, f.rows(r)...)
@@ -118,7 +131,7 @@ func (r *runner) sectionFrontEnds() error {
 	}
 	for k := range r.p.FrontEndRuns {
 		for i := range rows {
-			r.measure(&samples[i], rows[i].spec)
+			r.measureIn(&samples[i], rows[i].ns, rows[i].spec)
 		}
 		if k+1 == r.p.FrontEndRuns {
 			var parts []string

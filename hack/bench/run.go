@@ -186,17 +186,22 @@ func (r *runner) makeStubs() error {
 
 // nsRun runs one childSpec in a new network namespace.
 func (r *runner) nsRun(spec childSpec) (childResult, error) {
+	return r.runChildCmd(exec.Command("unshare", "-n", r.self, "child"), spec)
+}
+
+// runChildCmd runs the bench child as cmd (in a new namespace, or entering
+// a named one) with the spec on its stdin, and reads its answer.
+func (r *runner) runChildCmd(cmd *exec.Cmd, spec childSpec) (childResult, error) {
 	in, err := json.Marshal(spec)
 	if err != nil {
 		return childResult{}, err
 	}
-	cmd := exec.Command("unshare", "-n", r.self, "child")
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return childResult{}, fmt.Errorf("unshare -n bench child: %w: %s", err, tail(stderr.Bytes()))
+		return childResult{}, fmt.Errorf("%s: %w: %s", cmdline(cmd.Args[:len(cmd.Args)-1]), err, tail(stderr.Bytes()))
 	}
 	var res childResult
 	if err := json.Unmarshal(out, &res); err != nil {
@@ -205,13 +210,26 @@ func (r *runner) nsRun(spec childSpec) (childResult, error) {
 	return res, nil
 }
 
-// measure runs spec once more for the sample and records the result; false
-// if the sample is now failed (error or time-out).
+// measure runs spec once more for the sample, in a new namespace, and
+// records the result; false if the sample is now failed (error or
+// time-out).
 func (r *runner) measure(s *Sample, spec childSpec) bool {
+	return r.measureIn(s, "", spec)
+}
+
+// measureIn is measure in the named namespace ns ("" for a new one each
+// run): for a command that needs what lives there, such as a server.
+func (r *runner) measureIn(s *Sample, ns string, spec childSpec) bool {
 	if s.Err != "" || s.TimedOut {
 		return false
 	}
-	res, err := r.nsRun(spec)
+	run := r.nsRun
+	if ns != "" {
+		run = func(spec childSpec) (childResult, error) {
+			return r.runChildCmd(exec.Command("nsenter", "--net="+ns, r.self, "child"), spec)
+		}
+	}
+	res, err := run(spec)
 	switch {
 	case err != nil:
 		s.Err = err.Error()
