@@ -119,7 +119,9 @@ func runChild(spec childSpec) (res childResult) {
 	}
 	defer os.Remove(stderr.Name())
 	defer stderr.Close()
-	devnull, _ := os.Open(os.DevNull)
+	// Read-write: the timed command may write its output there (a
+	// read-only descriptor makes every write fail with EBADF).
+	devnull, _ := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	defer devnull.Close()
 	cmd := exec.Command(spec.Time[0], spec.Time[1:]...) // resolves the path now, untimed
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, stderr

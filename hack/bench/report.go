@@ -589,13 +589,16 @@ type frontView struct {
 	Measured map[string]bool
 	// Medians above the section's floor.
 	Apply, Validate, ExplainSim, ExplainLive, VerifyLive float64
+	// The CNI rows: ours by path from the node namespace, ADD meshed and
+	// ADD skipped.
+	CNIApply, CNIMeshed, CNISkip float64
 }
 
 func newFrontView(res *Results) *frontView {
 	if len(res.FrontEndRows) == 0 && len(res.FrontEndsMissing) == 0 {
 		return nil
 	}
-	f := &frontView{Table: newTable("", res.FrontEndRows, false), Missing: res.FrontEndsMissing, Measured: map[string]bool{}}
+	f := &frontView{Table: newTable("", res.FrontEndRows, true), Missing: res.FrontEndsMissing, Measured: map[string]bool{}}
 	for _, k := range res.FrontEnds {
 		f.Measured[k] = true
 	}
@@ -603,6 +606,7 @@ func newFrontView(res *Results) *frontView {
 	above := func(k string) float64 { return med(find(res.FrontEndRows, k)) - fl }
 	f.Apply, f.Validate = above("apply"), above("validate")
 	f.ExplainSim, f.ExplainLive, f.VerifyLive = above("explain-sim"), above("explain-live"), above("verify-live")
+	f.CNIApply, f.CNIMeshed, f.CNISkip = above("cni-apply"), above("cni-meshed"), above("cni-skip")
 	return f
 }
 

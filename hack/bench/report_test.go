@@ -63,12 +63,13 @@ func synthetic() *Results {
 	}
 	r.Memory = []Sample{sample("ours-default", "ours", 3300, 3), sample("ours-ports", "ours ports", 11000, 3), sample("nft-ports", "nft ports", 54000, 3)}
 	r.Binary = Binary{Path: "bin/proxy-init", Bytes: 3 << 20, Static: true}
-	r.FrontEnds = []string{"validate", "explain"}
+	r.FrontEnds = []string{"validate", "explain", "cni"}
 	r.FrontEndsMissing = []string{"the CNI plugin: not measured: not in this build"}
 	for _, k := range []struct {
 		key string
 		ms  float64
-	}{{"floor", 1.2}, {"apply", 3.2}, {"validate", 4}, {"explain-sim", 90}, {"explain-live", 150}, {"verify-live", 120}} {
+	}{{"floor", 1.2}, {"apply", 3.2}, {"validate", 4}, {"explain-sim", 90}, {"explain-live", 150}, {"verify-live", 120},
+		{"cni-apply", 3.5}, {"cni-meshed", 12}, {"cni-skip", 8}} {
 		r.FrontEndRows = append(r.FrontEndRows, sample(k.key, k.key, k.ms, 4))
 	}
 	r.GoBench = []GoBench{{Name: "PlanAndBuild/ports65536", Values: map[string][]float64{"ns/op": {3.8e6}, "B/op": {2.7e6}, "allocs/op": {679}}}}
@@ -100,7 +101,7 @@ func TestReport(t *testing.T) {
 	p := res.Params
 	for _, want := range []string{
 		"takes over 60 s", "bounded by 30000 connections or 500 ms", "200 runs each (iptables: 60",
-		"Every row runs 50 times", "-count 5 -benchtime 300ms", "## Where the time goes", "**met**", "## 7. Front ends", "**validate**", "**explain**",
+		"Every row runs 50 times", "-count 5 -benchtime 300ms", "## Where the time goes", "**met**", "## 7. Front ends", "**validate**", "**explain**", "**CNI ADD**",
 		"plus `--inbound-ports-to-ignore 4190,4191`", "then applies\n`--inbound-ports-to-ignore 4190,4191,9090`", "proxy uid 2102",
 	} {
 		if !strings.Contains(report, want) {
