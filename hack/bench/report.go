@@ -85,7 +85,8 @@ func renderReport(b *bytes.Buffer, v *view) error {
 		"pct1": func(x float64) float64 { return 100 * x }, "sub": func(a, b float64) float64 { return a - b },
 		"div": func(a, b float64) float64 { return a / b }, "neg": func(x float64) float64 { return -x },
 		"listChunk": func() int { return listChunk }, "validateTarget": func() string { return validateTarget },
-		"orNone": orNone, "flags": cmdline, "ok": func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) },
+		"goBenchPkgs": func() string { return goBenchPkgs },
+		"orNone":      orNone, "flags": cmdline, "ok": func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) },
 	}).Parse(reportTemplate)
 	if err != nil {
 		return err
