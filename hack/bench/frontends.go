@@ -3,8 +3,9 @@ package main
 import (
 	"fmt"
 	"os/exec"
-	"slices"
 	"strings"
+
+	"github.com/proxy-init/netlink-native/internal/topology"
 )
 
 // Section 7: the front ends other than the init container's apply, each
@@ -36,19 +37,9 @@ type frontRow struct {
 	ns string
 }
 
-// The pod namespace validate runs in: a veth pair, both ends in the timed
-// run's own namespace, so that the validator's target is on a link (a route
-// exists) and nothing holds it.
-var validateLink = [][]string{
-	{"ip", "link", "set", "lo", "up"},
-	{"ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth1"},
-	{"ip", "addr", "add", "192.0.2.2/24", "dev", "eth0"},
-	{"ip", "link", "set", "eth0", "up"},
-	{"ip", "link", "set", "eth1", "up"},
-}
-
-// validateTarget is on eth0's subnet and held by nobody: only the redirect
-// can answer a connection to it.
+// validateTarget is on the pod's link (internal/topology's 192.0.2.0/24:
+// pod .2, peer .1) and held by nobody: only the redirect can answer a
+// connection to it.
 const validateTarget = "192.0.2.9:1404"
 
 // explainConn is the connection explain is asked about: inbound, from a
@@ -60,10 +51,23 @@ var frontEnds = []frontEnd{
 	{
 		key: "validate", name: "`proxy-init validate` (the network validator)",
 		probe: func(r *runner) string { return r.hasCommand("validate") },
+		// One pod, its rules installed once: validate changes nothing.
+		prepare: func(r *runner) error {
+			tp, err := topology.Create()
+			if err != nil {
+				return err
+			}
+			r.cleanups = append(r.cleanups, func() { _ = tp.Close() })
+			install := append([]string{r.bin, "--netns", tp.PodPath()}, r.base...)
+			if out, err := exec.Command(install[0], install[1:]...).CombinedOutput(); err != nil {
+				return fmt.Errorf("%s: %w: %s", short(install), err, out)
+			}
+			r.validatePod = tp.PodPath()
+			return nil
+		},
 		rows: func(r *runner) []frontRow {
-			install := append([]string{r.bin}, r.base...)
-			return []frontRow{{key: "validate", label: "`proxy-init validate --connect-addr " + validateTarget + "` after the section 1 install",
-				spec: childSpec{Setup: append(slices.Clone(validateLink), install), Time: []string{r.bin, "validate", "--connect-addr", validateTarget}}}}
+			return []frontRow{{key: "validate", label: "`proxy-init validate --connect-addr " + validateTarget + "` in a pod with the section 1 rules",
+				ns: r.validatePod, spec: childSpec{Time: []string{r.bin, "validate", "--connect-addr", validateTarget}}}}
 		},
 	},
 	{

@@ -37,6 +37,8 @@ type runner struct {
 	plainFile string   // the same without the replace idiom
 	stubPATH  string   // a PATH whose iptables binaries do nothing
 	cleanups  []func()
+	// validatePod is section 7's pod namespace for validate.
+	validatePod string
 }
 
 func cmdRun(args []string) error {
