@@ -16,7 +16,8 @@
 #   BENCH_QUICK=1        one or two repetitions per figure: a smoke test of the
 #                        harness (the report says so), about a minute
 #   BENCH_SECTIONS=1,2   only these sections (1 fresh, 2 re-apply, 3 scale,
-#                        4 datapath, 5 memory, 6 Go benchmarks)
+#                        4 datapath, 5 memory, 6 Go benchmarks, 7 front ends:
+#                        validate, explain)
 #   BENCH_OUT=dir        where to write the report (default: bench)
 # A full run takes about 5 minutes on 2 cores (the report says how long).
 set -euo pipefail
@@ -81,7 +82,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-go build -o "$tmp/bench" ./hack/bench
+# hack/ is its own Go module (plotting stays out of the product's graph).
+go build -C hack -o "$tmp/bench" ./bench
 args=(run -bin bin/proxy-init -ref hack/iptables-reference.sh -out "${BENCH_OUT:-bench}" -ns-prefix "$prefix")
 [ -n "${BENCH_QUICK:-}" ] && args+=(-quick)
 [ -n "${BENCH_SECTIONS:-}" ] && args+=(-sections "$BENCH_SECTIONS")

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/proxy-init/netlink-native/internal/netns"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
 )
 
@@ -26,6 +27,15 @@ type childSpec struct {
 	// Env is added to the timed command's environment (e.g. a PATH with
 	// stubs in front).
 	Env []string `json:"env,omitempty"`
+	// Stdin is a file fed to the timed command (default: /dev/null).
+	Stdin string `json:"stdin,omitempty"`
+	// Cleanup runs after everything else, whatever failed (untimed): it
+	// deletes what Setup made outside the child's own namespace.
+	Cleanup [][]string `json:"cleanup,omitempty"`
+	// GenNetns is the namespace whose nf_tables generation counts the
+	// timed command's transactions, opened after Setup (default: the
+	// child's own).
+	GenNetns string `json:"gen_netns,omitempty"`
 }
 
 // childResult is the child's answer, one JSON object on stdout.
@@ -67,15 +77,31 @@ func cmdChild() error {
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
-func runChild(spec childSpec) childResult {
-	var res childResult
+func runChild(spec childSpec) (res childResult) {
+	defer func() {
+		for _, argv := range spec.Cleanup {
+			if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil && res.Err == "" {
+				res.Err = fmt.Sprintf("cleanup %s: %v: %s", short(argv), err, tail(out))
+			}
+		}
+	}()
 	for _, argv := range spec.Setup {
 		if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
 			res.Err = fmt.Sprintf("setup %s: %v: %s", short(argv), err, tail(out))
 			return res
 		}
 	}
-	sock, err := nfnl.Open(-1)
+	nsFD := -1
+	if spec.GenNetns != "" {
+		ns, err := netns.Open(spec.GenNetns)
+		if err != nil {
+			res.Err = err.Error()
+			return res
+		}
+		defer ns.Close()
+		nsFD = int(ns.Fd())
+	}
+	sock, err := nfnl.Open(nsFD)
 	if err != nil {
 		res.Err = err.Error()
 		return res
@@ -93,10 +119,21 @@ func runChild(spec childSpec) childResult {
 	}
 	defer os.Remove(stderr.Name())
 	defer stderr.Close()
-	devnull, _ := os.Open(os.DevNull)
+	// Read-write: the timed command may write its output there (a
+	// read-only descriptor makes every write fail with EBADF).
+	devnull, _ := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	defer devnull.Close()
 	cmd := exec.Command(spec.Time[0], spec.Time[1:]...) // resolves the path now, untimed
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, devnull, stderr
+	if spec.Stdin != "" {
+		in, err := os.Open(spec.Stdin)
+		if err != nil {
+			res.Err = err.Error()
+			return res
+		}
+		defer in.Close()
+		cmd.Stdin = in
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if len(spec.Env) > 0 {
 		cmd.Env = append(os.Environ(), spec.Env...)

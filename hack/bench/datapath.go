@@ -82,7 +82,7 @@ func (r *runner) sectionDatapath() error {
 	// nearly the same background load, so the report can compare them run
 	// by run (paired ratios). Every other round runs the configurations in
 	// reverse order, so neither of a pair always goes first.
-	rounds, dur, maxConns := reps(r.quick, 30, 2), "500ms", "30000"
+	rounds, dur, maxConns := r.p.DPRounds, r.p.DPRun.String(), fmt.Sprint(r.p.DPMaxConns)
 	for round := -1; round < rounds; round++ {
 		order := make([]int, len(cfgs))
 		for i := range order {
@@ -98,7 +98,7 @@ func (r *runner) sectionDatapath() error {
 			}
 			d, m := dur, maxConns
 			if round < 0 { // warm-up, not recorded
-				d, m = "200ms", "2000"
+				d, m = r.p.DPWarmRun.String(), fmt.Sprint(r.p.DPWarmConns)
 			}
 			res, err := r.dial(peers[i], fmt.Sprintf("%s:%d", podAddr, c.dialPort), d, m)
 			if err != nil {

@@ -58,13 +58,16 @@ func v4Only(items []string) []string {
 	return out
 }
 
-// listFlag spells a long list as repeated flags of at most 2000 entries: one
+// listChunk is the most entries listFlag puts in one argument.
+const listChunk = 2000
+
+// listFlag spells a long list as repeated flags of at most listChunk entries: one
 // argument may not exceed 128 KiB (MAX_ARG_STRLEN), and both proxy-init and
 // the reference script accumulate repeated list flags.
 func listFlag(flag string, items []string) []string {
 	var out []string
 	for len(items) > 0 {
-		n := min(len(items), 2000)
+		n := min(len(items), listChunk)
 		out = append(out, flag, strings.Join(items[:n], ","))
 		items = items[n:]
 	}

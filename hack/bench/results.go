@@ -15,25 +15,33 @@ type Results struct {
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
 	Quick    bool      `json:"quick"`
-	// Timer says how section 1's figures were timed, BlocksTimer how its
-	// cross-check was.
-	Timer        string `json:"timer"`
-	BlocksTimer  string `json:"blocks_timer,omitempty"`
-	BlocksRounds int    `json:"blocks_rounds,omitempty"`
+	Params   Params    `json:"params"`
+	// Base is the flags of the configuration most sections apply, Changed
+	// section 2's changed configuration.
+	Base    []string `json:"base,omitempty"`
+	Changed []string `json:"changed,omitempty"`
+	// ParamsAssumed: results.json did not record Params (an older run);
+	// the report quotes the code's current ones.
+	ParamsAssumed bool `json:"params_assumed,omitempty"`
 
-	Fresh       []Sample    `json:"fresh"`                  // 1: floor, ours, nft (replace idiom), nft (plain), iptables
-	FreshBlocks []Sample    `json:"fresh_blocks,omitempty"` // 1, cross-check: the first four in back-to-back blocks
-	Reapply     []Sample    `json:"reapply"`                // 2: in-namespace timer
-	Scale       []Series    `json:"scale"`                  // 3
-	Datapath    []Rate      `json:"datapath"`
-	DPCheck     string      `json:"dp_check,omitempty"`
-	Memory      []Sample    `json:"memory"` // 5: MS holds KiB of max RSS
-	Binary      Binary      `json:"binary"`
-	GoBench     []GoBench   `json:"gobench"`
-	Notes       []string    `json:"notes,omitempty"`
-	Errors      []string    `json:"errors,omitempty"`
-	Elapsed     Duration    `json:"elapsed"`
-	Sections    []TimeSpent `json:"sections"`
+	Fresh       []Sample  `json:"fresh"`                  // 1: floor, ours, nft (replace idiom), nft (plain), iptables, gofloor, sim
+	FreshBlocks []Sample  `json:"fresh_blocks,omitempty"` // 1, cross-check: the first four in back-to-back blocks
+	Reapply     []Sample  `json:"reapply"`                // 2: in-namespace timer
+	Scale       []Series  `json:"scale"`                  // 3
+	Datapath    []Rate    `json:"datapath"`
+	DPCheck     string    `json:"dp_check,omitempty"`
+	Memory      []Sample  `json:"memory"` // 5: MS holds KiB of max RSS
+	Binary      Binary    `json:"binary"`
+	GoBench     []GoBench `json:"gobench"`
+	// 7: the front ends measured (their keys), those not in this build,
+	// and the section's rows.
+	FrontEnds        []string    `json:"front_ends,omitempty"`
+	FrontEndsMissing []string    `json:"front_ends_missing,omitempty"`
+	FrontEndRows     []Sample    `json:"front_end_rows,omitempty"`
+	Notes            []string    `json:"notes,omitempty"`
+	Errors           []string    `json:"errors,omitempty"`
+	Elapsed          Duration    `json:"elapsed"`
+	Sections         []TimeSpent `json:"sections"`
 }
 
 // TimeSpent is the wall time of one section of the run.

@@ -17,20 +17,28 @@ import (
 	"time"
 )
 
+// The configuration of sections 1, 2, 5 and 7 (the seed's defaults plus
+// the admin ports Linkerd ignores), and section 2's changed one.
+var (
+	baseFlags    = []string{"--inbound-ports-to-ignore", "4190,4191"}
+	changedFlags = []string{"--inbound-ports-to-ignore", "4190,4191,9090"}
+)
+
 // runner holds what every section needs.
 type runner struct {
-	bin, ref   string // absolute paths of bin/proxy-init and the reference script
-	out, tmp   string
-	self       string
-	quick      bool
-	prefix     string // of the `ip netns` names this run creates
-	res        *Results
-	base       []string // the section 1 configuration's flags
-	idiomFile  string   // --simulate output for base
-	plainFile  string   // the same without the replace idiom
-	stubPATH   string   // a PATH whose iptables binaries do nothing
-	cleanups   []func()
-	iptTimeout time.Duration
+	bin, ref  string // absolute paths of bin/proxy-init and the reference script
+	out, tmp  string
+	self      string
+	p         Params
+	prefix    string // of the `ip netns` names this run creates
+	res       *Results
+	base      []string // the section 1 configuration's flags
+	idiomFile string   // --simulate output for base
+	plainFile string   // the same without the replace idiom
+	stubPATH  string   // a PATH whose iptables binaries do nothing
+	cleanups  []func()
+	// validatePod is section 7's pod namespace for validate.
+	validatePod string
 }
 
 func cmdRun(args []string) error {
@@ -40,14 +48,14 @@ func cmdRun(args []string) error {
 	out := fs.String("out", "bench", "directory for REPORT.md, charts and results.json")
 	quick := fs.Bool("quick", false, "few repetitions: a smoke test of the harness, not figures to publish")
 	prefix := fs.String("ns-prefix", fmt.Sprintf("pibench-%d-", os.Getpid()), "prefix of the named namespaces the datapath section creates")
-	sections := fs.String("sections", "1,2,3,4,5,6", "sections to run")
+	sections := fs.String("sections", "1,2,3,4,5,6,7", "sections to run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces and nf_tables)")
 	}
-	r := &runner{quick: *quick, prefix: *prefix, out: *out, iptTimeout: 60 * time.Second}
+	r := &runner{p: params(*quick), prefix: *prefix, out: *out}
 	var err error
 	for _, p := range []struct {
 		dst *string
@@ -80,9 +88,10 @@ func cmdRun(args []string) error {
 		os.Exit(130)
 	}()
 
-	r.res = &Results{Started: time.Now(), Quick: r.quick}
+	r.res = &Results{Started: time.Now(), Quick: *quick, Params: r.p}
 	r.res.Machine = machine()
-	r.base = []string{"--inbound-ports-to-ignore", "4190,4191"}
+	r.base = baseFlags
+	r.res.Base, r.res.Changed = baseFlags, changedFlags
 	if r.idiomFile, r.plainFile, err = r.simulate("base", r.base); err != nil {
 		return err
 	}
@@ -100,6 +109,7 @@ func cmdRun(args []string) error {
 		{"4", "datapath", r.sectionDatapath},
 		{"5", "memory and size", r.sectionMemory},
 		{"6", "go benchmarks", r.sectionGoBench},
+		{"7", "front ends", r.sectionFrontEnds},
 	} {
 		if !strings.Contains(","+*sections+",", ","+s.id+",") {
 			continue
@@ -178,17 +188,22 @@ func (r *runner) makeStubs() error {
 
 // nsRun runs one childSpec in a new network namespace.
 func (r *runner) nsRun(spec childSpec) (childResult, error) {
+	return r.runChildCmd(exec.Command("unshare", "-n", r.self, "child"), spec)
+}
+
+// runChildCmd runs the bench child as cmd (in a new namespace, or entering
+// a named one) with the spec on its stdin, and reads its answer.
+func (r *runner) runChildCmd(cmd *exec.Cmd, spec childSpec) (childResult, error) {
 	in, err := json.Marshal(spec)
 	if err != nil {
 		return childResult{}, err
 	}
-	cmd := exec.Command("unshare", "-n", r.self, "child")
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return childResult{}, fmt.Errorf("unshare -n bench child: %w: %s", err, tail(stderr.Bytes()))
+		return childResult{}, fmt.Errorf("%s: %w: %s", cmdline(cmd.Args[:len(cmd.Args)-1]), err, tail(stderr.Bytes()))
 	}
 	var res childResult
 	if err := json.Unmarshal(out, &res); err != nil {
@@ -197,13 +212,26 @@ func (r *runner) nsRun(spec childSpec) (childResult, error) {
 	return res, nil
 }
 
-// measure runs spec once more for the sample and records the result; false
-// if the sample is now failed (error or time-out).
+// measure runs spec once more for the sample, in a new namespace, and
+// records the result; false if the sample is now failed (error or
+// time-out).
 func (r *runner) measure(s *Sample, spec childSpec) bool {
+	return r.measureIn(s, "", spec)
+}
+
+// measureIn is measure in the named namespace ns ("" for a new one each
+// run): for a command that needs what lives there, such as a server.
+func (r *runner) measureIn(s *Sample, ns string, spec childSpec) bool {
 	if s.Err != "" || s.TimedOut {
 		return false
 	}
-	res, err := r.nsRun(spec)
+	run := r.nsRun
+	if ns != "" {
+		run = func(spec childSpec) (childResult, error) {
+			return r.runChildCmd(exec.Command("nsenter", "--net="+ns, r.self, "child"), spec)
+		}
+	}
+	res, err := run(spec)
 	switch {
 	case err != nil:
 		s.Err = err.Error()
@@ -223,13 +251,6 @@ func (r *runner) measure(s *Sample, spec childSpec) bool {
 		logf("   %s: %s", s.Label, s.Err)
 	}
 	return false
-}
-
-func reps(quick bool, full, q int) int {
-	if quick {
-		return q
-	}
-	return full
 }
 
 func cmdline(argv []string) string { return strings.Join(argv, " ") }

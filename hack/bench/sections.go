@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,53 +22,29 @@ import (
 // namespace per run), timed from outside, floor subtracted in the report.
 func (r *runner) sectionFresh() error {
 	goFloor := filepath.Join(r.tmp, "gofloor")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", goFloor, "./hack/bench/gofloor")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", goFloor, "./bench/gofloor")
+	build.Dir = "hack" // its own module; the bench runs from the repository root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build hack/bench/gofloor: %w: %s", err, out)
 	}
-	fast, slow := reps(r.quick, 200, 5), reps(r.quick, 60, 3)
-	cmds := []struct {
-		key, label string
-		argv       []string
-		runs       int
-	}{
-		{"floor", "(d) floor: `unshare -n true`", []string{"true"}, fast},
-		{"ours", "(a) `bin/proxy-init --inbound-ports-to-ignore 4190,4191`", append([]string{r.bin}, r.base...), fast},
-		{"nft", "(b) `nft -f` of the `--simulate` text (with its replace idiom)", []string{"nft", "-f", r.idiomFile}, fast},
-		{"nft-plain", "(b') `nft -f` of the same text without the idiom lines (plain load)", []string{"nft", "-f", r.plainFile}, fast},
-		{"iptables", "(c) `hack/iptables-reference.sh --inbound-ports-to-ignore 4190,4191`", append([]string{r.ref}, r.base...), slow},
-		{"gofloor", "(e) an empty Go program, built like ours (`hack/bench/gofloor`)", []string{goFloor}, fast},
+	fast, slow := r.p.FreshRuns, r.p.FreshSlowRuns
+	cmds := []timedCmd{
+		{key: "floor", label: "(d) floor: `unshare -n true`", argv: []string{"true"}, runs: fast},
+		{key: "ours", label: "(a) `bin/proxy-init " + cmdline(r.base) + "`", argv: append([]string{r.bin}, r.base...), runs: fast},
+		{key: "nft", label: "(b) `nft -f` of the `--simulate` text (with its replace idiom)", argv: []string{"nft", "-f", r.idiomFile}, runs: fast},
+		{key: "nft-plain", label: "(b') `nft -f` of the same text without the idiom lines (plain load)", argv: []string{"nft", "-f", r.plainFile}, runs: fast},
+		{key: "iptables", label: "(c) `hack/iptables-reference.sh " + cmdline(r.base) + "`", argv: append([]string{r.ref}, r.base...), runs: slow},
+		{key: "gofloor", label: "(e) an empty Go program, built like ours (`hack/bench/gofloor`)", argv: []string{goFloor}, runs: fast},
+		{key: "sim", label: "(f) `bin/proxy-init --simulate " + cmdline(r.base) + "`: start, parse, plan, render; no netlink", argv: append([]string{r.bin, "--simulate"}, r.base...), runs: fast},
 	}
-	samples := make([]Sample, len(cmds))
-	argvs, counts := make([][]string, len(cmds)), make([]int, len(cmds))
-	for i, c := range cmds {
-		// One untimed run each, to check that it works and count the
-		// transactions it commits.
-		check := Sample{Label: c.label}
-		if !r.measure(&check, childSpec{Time: c.argv, Timeout: Duration{time.Minute}}) {
-			return fmt.Errorf("%s: failed (%s), or timed out", cmdline(c.argv), check.Err)
-		}
-		samples[i] = Sample{Key: c.key, Label: c.label, Gen: check.Gen}
-		argvs[i], counts[i] = c.argv, c.runs
-	}
-	// The figures: every command in turn, in a new random order on every
-	// pass, timed by this process, so that drifts in the shared machine's
-	// load fall on every command alike. What runs just before a command
-	// matters at this scale (its caches, the kernel tearing down the
-	// previous namespace), so hyperfine's back-to-back blocks, where a
-	// command follows itself, are measured too and reported beside these.
-	r.res.Timer = fmt.Sprintf("this tool's own loop (fork, exec `unshare -n CMD`, wait), the commands interleaved in a new random order on every pass: %d runs each (iptables: %d, spread evenly) after 3 warm-up passes", fast, slow)
-	times, err := timeInterleaved(argvs, counts, 3, func(pass, passes int) {
-		if passes >= 10 && (pass+1)%(passes/5) == 0 {
-			logf("   pass %d/%d", pass+1, passes)
-		}
-	})
+	// What runs just before a command matters at this scale (its caches,
+	// the kernel tearing down the previous namespace), so hyperfine's
+	// back-to-back blocks, where a command follows itself, are measured
+	// too and reported beside these.
+	samples, err := r.interleave(cmds)
 	if err != nil {
 		return err
-	}
-	for i := range samples {
-		samples[i].MS = times[i]
 	}
 	logf("   floor %.2f ms, ours %.2f ms, nft %.2f ms, nft plain %.2f ms, iptables %.1f ms",
 		samples[0].Median(), samples[1].Median(), samples[2].Median(), samples[3].Median(), samples[4].Median())
@@ -80,15 +55,15 @@ func (r *runner) sectionFresh() error {
 		r.note("hyperfine not found: section 1 has no back-to-back cross-check")
 		return nil
 	}
-	rounds, block := reps(r.quick, 5, 1), reps(r.quick, 20, 3)
-	r.res.BlocksTimer = fmt.Sprintf("hyperfine -N (no shell), %d rounds, each a block of %d runs of every command in turn after 2 warm-up runs", rounds, block)
-	r.res.BlocksRounds = rounds
+	rounds, block := r.p.BlockRounds, r.p.BlockRuns
 	blocks := make([]Sample, 4)
+	argvs := make([][]string, len(blocks))
 	for i := range blocks {
 		blocks[i] = Sample{Key: cmds[i].key, Label: cmds[i].label}
+		argvs[i] = cmds[i].argv
 	}
 	for range rounds {
-		times, err := r.hyperfine(argvs[:4], block)
+		times, err := r.hyperfine(argvs, block)
 		if err != nil {
 			return err
 		}
@@ -106,7 +81,7 @@ func (r *runner) sectionFresh() error {
 // milliseconds per command.
 func (r *runner) hyperfine(argvs [][]string, n int) ([][]float64, error) {
 	js := filepath.Join(r.tmp, "hyperfine.json")
-	args := []string{"-N", "--style", "none", "--warmup", "2", "--runs", strconv.Itoa(n), "--export-json", js}
+	args := []string{"-N", "--style", "none", "--warmup", strconv.Itoa(r.p.BlockWarmup), "--runs", strconv.Itoa(n), "--export-json", js}
 	for _, a := range argvs {
 		for _, w := range a {
 			if strings.ContainsAny(w, " \t'\"") {
@@ -145,12 +120,51 @@ func (r *runner) hyperfine(argvs [][]string, n int) ([][]float64, error) {
 	return res, nil
 }
 
-// timeInterleaved times `unshare -n ARGV` for every argv, counts[i] runs of
-// argv i, from fork to the end of wait, with output discarded. Every pass
+// timedCmd is one command of an interleaved comparison: whole process,
+// `unshare -n ARGV` per run.
+type timedCmd struct {
+	key, label string
+	argv       []string
+	runs       int
+	// env is added to the command's environment; stdin, a file, is fed to
+	// it (default: /dev/null).
+	env   []string
+	stdin string
+}
+
+// interleave runs every command once untimed, to check that it works and
+// count the transactions it commits, then times them all interleaved (see
+// timeInterleaved), so that drifts in a shared machine's load fall on every
+// command alike. The samples are in the order of cmds.
+func (r *runner) interleave(cmds []timedCmd) ([]Sample, error) {
+	samples := make([]Sample, len(cmds))
+	for i, c := range cmds {
+		check := Sample{Label: c.label}
+		if !r.measure(&check, childSpec{Time: c.argv, Env: c.env, Stdin: c.stdin, Timeout: r.p.RunTimeout}) {
+			return nil, fmt.Errorf("%s: failed (%s), or timed out", cmdline(c.argv), check.Err)
+		}
+		samples[i] = Sample{Key: c.key, Label: c.label, Gen: check.Gen}
+	}
+	times, err := timeInterleaved(cmds, r.p.FreshWarmup, func(pass, passes int) {
+		if passes >= 10 && (pass+1)%(passes/5) == 0 {
+			logf("   pass %d/%d", pass+1, passes)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range samples {
+		samples[i].MS = times[i]
+	}
+	return samples, nil
+}
+
+// timeInterleaved times `unshare -n ARGV` for every command, its runs
+// times, from fork to the end of wait, with output discarded. Every pass
 // runs the commands in a new random order; a command with fewer runs takes
 // part in passes spread evenly over the whole measurement. The first warmup
 // passes are not counted.
-func timeInterleaved(argvs [][]string, counts []int, warmup int, progress func(pass, passes int)) ([][]float64, error) {
+func timeInterleaved(cmds []timedCmd, warmup int, progress func(pass, passes int)) ([][]float64, error) {
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
 		return nil, err
@@ -160,8 +174,17 @@ func timeInterleaved(argvs [][]string, counts []int, warmup int, progress func(p
 		return nil, err
 	}
 	defer devnull.Close()
-	attr := &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()}}
-	run := func(a []string) (float64, error) {
+	run := func(c timedCmd) (float64, error) {
+		a := c.argv
+		attr := &syscall.ProcAttr{Env: append(os.Environ(), c.env...), Files: []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()}}
+		if c.stdin != "" {
+			in, err := os.Open(c.stdin) // before the clock starts
+			if err != nil {
+				return 0, err
+			}
+			defer in.Close()
+			attr.Files[0] = in.Fd()
+		}
 		argv := append([]string{"unshare", "-n"}, a...)
 		start := time.Now()
 		pid, err := syscall.ForkExec(unshare, argv, attr)
@@ -187,16 +210,19 @@ func timeInterleaved(argvs [][]string, counts []int, warmup int, progress func(p
 		}
 		return float64(took.Nanoseconds()) / 1e6, nil
 	}
-	passes := slices.Max(counts)
-	res := make([][]float64, len(argvs))
+	passes := 0
+	for _, c := range cmds {
+		passes = max(passes, c.runs)
+	}
+	res := make([][]float64, len(cmds))
 	for pass := -warmup; pass < passes; pass++ {
-		for _, i := range rand.Perm(len(argvs)) {
+		for _, i := range rand.Perm(len(cmds)) {
 			// Run i takes part in this pass if its share of the passes
 			// crosses a whole number here (always, during warm-up).
-			if pass >= 0 && pass*counts[i]/passes == (pass+1)*counts[i]/passes {
+			if n := cmds[i].runs; pass >= 0 && pass*n/passes == (pass+1)*n/passes {
 				continue
 			}
-			ms, err := run(argvs[i])
+			ms, err := run(cmds[i])
 			if err != nil {
 				return nil, err
 			}
@@ -216,7 +242,7 @@ func timeInterleaved(argvs [][]string, counts []int, warmup int, progress func(p
 // apply with the monotonic clock, from fork to exit. The fresh rows are timed
 // the same way, so the two compare directly; the floor row is `true`.
 func (r *runner) sectionReapply() error {
-	changed := []string{"--inbound-ports-to-ignore", "4190,4191,9090"}
+	changed := changedFlags
 	chIdiom, _, err := r.simulate("changed", changed)
 	if err != nil {
 		return err
@@ -224,7 +250,7 @@ func (r *runner) sectionReapply() error {
 	ours := func(f []string) []string { return append([]string{r.bin}, f...) }
 	ref := func(f []string) []string { return append([]string{r.ref}, f...) }
 	nftI := []string{"nft", "-f", r.idiomFile}
-	to := Duration{time.Minute}
+	to := r.p.RunTimeout
 	rows := []struct {
 		key, label string
 		spec       childSpec
@@ -248,7 +274,7 @@ func (r *runner) sectionReapply() error {
 		samples[i] = Sample{Key: rows[i].key, Label: rows[i].label}
 		rows[i].spec.Timeout = to
 	}
-	n := reps(r.quick, 50, 3)
+	n := r.p.ReapplyRuns
 	for k := range n {
 		for i := range rows {
 			r.measure(&samples[i], rows[i].spec)
@@ -283,7 +309,7 @@ func (r *runner) sectionScale() error {
 			{"0", 0, nil}, {"16", 16, subnetEntries(16)}, {"256", 256, subnetEntries(256)}, {"4096", 4096, subnetEntries(4096)},
 		}},
 	}
-	to := Duration{r.iptTimeout}
+	to := r.p.IptLimit
 	for _, ax := range axes {
 		series := Series{Axis: ax.axis}
 		stopped := ""
@@ -301,13 +327,7 @@ func (r *runner) sectionScale() error {
 			oursSpec := childSpec{Time: append([]string{r.bin}, flags...), Post: [][]string{verify}, Timeout: to}
 			nftSpec := childSpec{Time: []string{"nft", "-f", plain}, Post: [][]string{verify}, Timeout: to}
 			iptSpec := childSpec{Time: append([]string{r.ref}, flags...), Timeout: to}
-			n := 15
-			if p.x > 4096 {
-				n = 9
-			}
-			if r.quick {
-				n = 1
-			}
+			n := r.p.scaleRuns(p.x)
 			iptN := n
 			for k := range n {
 				r.measure(&ours, oursSpec)
@@ -321,11 +341,11 @@ func (r *runner) sectionScale() error {
 						break
 					}
 					if ipt.TimedOut {
-						stopped = fmt.Sprintf("not run: the series stopped at %s, whose run took over %s", p.label, r.iptTimeout)
-						r.note("iptables-nft, %s axis: the run at %s was killed after %s; larger points were not run.", ax.axis, p.label, r.iptTimeout)
+						stopped = fmt.Sprintf("not run: the series stopped at %s, whose run took over %s", p.label, r.p.IptLimit)
+						r.note("iptables-nft, %s axis: the run at %s was killed after %s; larger points were not run.", ax.axis, p.label, r.p.IptLimit)
 					} else if ipt.ok() {
-						// Big points: as many runs as fit in about 20 s.
-						iptN = max(1, min(n, int(20e3/ipt.MS[0])))
+						// Big points: as many runs as fit in the budget.
+						iptN = max(1, min(n, int(float64(r.p.IptBudget.Milliseconds())/ipt.MS[0])))
 					}
 				}
 			}
@@ -384,8 +404,7 @@ func (r *runner) sectionMemory() error {
 	for i := range cfgs {
 		samples[i] = Sample{Key: cfgs[i].key, Label: cfgs[i].label}
 	}
-	n := reps(r.quick, 5, 1)
-	for range n {
+	for range r.p.MemRuns {
 		for i, c := range cfgs {
 			if samples[i].Err != "" {
 				continue
@@ -447,13 +466,11 @@ func isStatic(path string) bool {
 	return true
 }
 
-// Section 6: the Go benchmarks of nat and nat/kernel (bench_test.go of each).
+// Section 6: the Go benchmarks of nat and its packages (the plan is pure,
+// the batch building may live in a package of its own).
 func (r *runner) sectionGoBench() error {
-	count, benchtime := "5", "300ms"
-	if r.quick {
-		count, benchtime = "1", "50ms"
-	}
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", count, "-benchtime", benchtime, "./nat/", "./nat/kernel/")
+	count, benchtime := strconv.Itoa(r.p.GoBenchCount), r.p.GoBenchTime.String()
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", count, "-benchtime", benchtime, goBenchPkgs)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -469,6 +486,9 @@ func (r *runner) sectionGoBench() error {
 	}
 	return nil
 }
+
+// goBenchPkgs are the packages section 6 benchmarks.
+const goBenchPkgs = "./nat/..."
 
 var gomaxprocsSuffix = regexp.MustCompile(`-\d+$`)
 
