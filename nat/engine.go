@@ -1,6 +1,9 @@
 package nat
 
-import "context"
+import (
+	"context"
+	"net/netip"
+)
 
 // Engine installs, reads and removes our tables in one network namespace.
 // The real one is *kernel.Client (package nat/kernel, Linux only); *Fake
@@ -46,6 +49,11 @@ type Host interface {
 	// every family, ours included: explain says which other NAT chains
 	// share our hooks.
 	BaseChains(ctx context.Context) ([]BaseChain, error)
+	// Route looks up the namespace's route for a connection to dst, sent
+	// by uid (NoID: not given), as ip route get does: explain takes its
+	// interface as an outbound flow's output interface when none is given.
+	// No route is an answer (Route.NoRoute), not an error.
+	Route(ctx context.Context, dst netip.Addr, uid int64) (Route, error)
 }
 
 // Sysctl is one opened sysctl.

@@ -55,9 +55,14 @@ type Flow struct {
 	// UID and GID own the sending socket (outbound only); NoID: not given.
 	UID, GID int64
 	// OIF is the interface an outbound packet leaves through; "" means not
-	// given, taken as "lo" for a loopback destination and as "not lo"
-	// otherwise (the kernel routes local addresses through lo as well).
+	// given: then Route's interface, when there is one, else "lo" for a
+	// loopback destination and "not lo" otherwise (the kernel routes the
+	// namespace's own addresses through lo as well, which only a route
+	// lookup can tell).
 	OIF string
+	// Route is the namespace's route for Dst, when it was looked up
+	// (pod.Inspect does, for an outbound flow without OIF); nil: not.
+	Route *Route
 }
 
 // FlowError says what is wrong with a Flow.
@@ -99,6 +104,9 @@ type Trace struct {
 	// Others are the NAT base chains of other tables on the same hook,
 	// which are not evaluated (see NoteOthers).
 	Others []OtherChain `json:"other_chains,omitempty"`
+	// Route is the route lookup the output interface came from, when the
+	// flow had one (outbound, --oif not given, live rules).
+	Route *Route `json:"route,omitempty"`
 
 	family   Family
 	priority *int32 // of our base chain on the hook, when there is one
@@ -137,13 +145,7 @@ func Explain(rs *Ruleset, f Flow) (*Trace, error) {
 		fam = IPv6
 	}
 	tr := &Trace{Direction: f.Direction.String(), Table: fam.String() + " " + TableName, Verdict: VerdictAccept, family: fam, Path: []Step{}, decider: -1}
-	if f.Direction == Outbound && f.OIF == "" {
-		if f.Dst.Addr().IsLoopback() {
-			tr.note("output interface taken as lo: the destination is a loopback address (--oif not given)")
-		} else {
-			tr.note("output interface taken as not lo (--oif not given); a destination that is one of the pod's own addresses leaves through lo")
-		}
-	}
+	f.OIF = tr.outputInterface(f)
 	var t *Table
 	if rs != nil {
 		t = rs.Table(fam)
@@ -167,6 +169,37 @@ func Explain(rs *Ruleset, f Flow) (*Trace, error) {
 	}
 	return tr, nil
 }
+
+// outputInterface is the interface an outbound flow is evaluated with, and
+// notes where it came from: given, the route lookup, or an assumption ("":
+// not lo).
+func (tr *Trace) outputInterface(f Flow) string {
+	if f.Direction != Outbound || f.OIF != "" {
+		return f.OIF
+	}
+	if r := f.Route; r != nil {
+		tr.Route = r
+		if r.OIF != "" {
+			what := ""
+			if r.Type == "local" {
+				what = ": a local route, the destination is one of the namespace's own addresses"
+			}
+			tr.note(fmt.Sprintf("output interface %q from the route lookup in the namespace (route %s%s; --oif not given)", r.OIF, r, what))
+			return r.OIF
+		}
+		tr.note(fmt.Sprintf("the route lookup in the namespace found %s: a connection to it fails before its first packet reaches the NAT hook; explained as if it were sent", r))
+	}
+	if f.Dst.Addr().IsLoopback() {
+		tr.note("output interface taken as lo: the destination is a loopback address (--oif not given)")
+		return "lo"
+	}
+	tr.note("output interface taken as not lo (--oif not given); a destination that is one of the pod's own addresses leaves through lo")
+	return ""
+}
+
+// Validate reports what is wrong with the flow (a *FlowError), as Explain
+// would, so that a caller can refuse it before any I/O.
+func (f Flow) Validate() error { return f.check() }
 
 func (f Flow) check() error {
 	switch {
@@ -329,15 +362,12 @@ func (e *evaluator) matchFlow(m Match) (bool, string) {
 		if f.Direction == Inbound {
 			return false, "an arriving packet has no output interface at prerouting"
 		}
-		oif := f.OIF
+		oif := f.OIF // as outputInterface settled it
 		if oif == "" {
-			if !f.Dst.Addr().IsLoopback() {
-				if m.Name != "lo" {
-					e.tr.note(fmt.Sprintf("output interface not given (--oif): taken as not %q", m.Name))
-				}
-				return false, fmt.Sprintf("output interface taken as not %q", m.Name)
+			if m.Name != "lo" {
+				e.tr.note(fmt.Sprintf("output interface not given (--oif): taken as not %q", m.Name))
 			}
-			oif = "lo"
+			return false, fmt.Sprintf("output interface taken as not %q", m.Name)
 		}
 		if oif == m.Name {
 			return true, fmt.Sprintf("output interface is %q", oif)

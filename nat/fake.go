@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"slices"
 	"sync"
 )
@@ -33,6 +34,9 @@ type Fake struct {
 	// Foreign are other tables' base chains, which BaseChains lists after
 	// ours.
 	Foreign []BaseChain
+	// Routes are the namespace's routes by destination, which Route
+	// answers; a destination not in it has none ("network is unreachable").
+	Routes map[netip.Addr]Route
 
 	// Fail, when set, is asked before each step with the step's Op (OpRead,
 	// OpCreateTable for a write, OpDeleteTable for Remove, OpProbe,
@@ -199,6 +203,23 @@ func (f *Fake) BaseChains(ctx context.Context) ([]BaseChain, error) {
 		}
 	}
 	return append(out, f.Foreign...), nil
+}
+
+// Route answers from Routes.
+func (f *Fake) Route(ctx context.Context, dst netip.Addr, uid int64) (Route, error) {
+	if err := ctx.Err(); err != nil {
+		return Route{}, err
+	}
+	if err := f.fail(OpProbe); err != nil {
+		return Route{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r, ok := f.Routes[dst]; ok {
+		r.Dst = dst
+		return r, nil
+	}
+	return Route{Dst: dst, NoRoute: "network is unreachable"}, nil
 }
 
 type fakeSysctl struct{ f *Fake }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -45,7 +46,7 @@ func addViewFlags(fs *pflag.FlagSet) *viewOptions {
 	fs.StringVar(&v.to, "to", "", "explain: the connection's destination ADDR:PORT")
 	fs.Int64Var(&v.asUID, "as-uid", nat.NoID, "explain --outbound: uid of the sending process (-1: not given)")
 	fs.Int64Var(&v.asGID, "as-gid", nat.NoID, "explain --outbound: gid of the sending process (-1: not given)")
-	fs.StringVar(&v.oif, "oif", "", "explain --outbound: interface the connection leaves through (default: lo for a loopback destination, else not lo)")
+	fs.StringVar(&v.oif, "oif", "", "explain --outbound: interface the connection leaves through (default: the namespace's route for --to; with --simulate, lo for a loopback destination, else not lo)")
 	fs.StringVar(&v.output, "output", "text", "explain: text or json")
 	fs.StringVar(&v.format, "format", "", "show: nft (default), mermaid or dot, drawing the chains; explain: mermaid or dot, with the connection's path (--simulate: the plan of the flags)")
 	return v
@@ -167,9 +168,17 @@ func runView(cmd string, e *env) int {
 		// The plan of the flags, as apply --simulate computes it.
 		req.Op, req.Simulate = pod.Apply, true
 	case cmd == "explain":
+		// The live rules, and the route of an outbound flow without --oif.
 		req.Op = pod.Inspect
 	}
+	if cmd == "explain" {
+		req.Flow = &flow
+	}
 	rep, err := pod.Run(context.Background(), req)
+	var fe *nat.FlowError
+	if errors.As(err, &fe) {
+		return e.fail(&nat.ConfigError{Flag: "--to", Value: v.to, Reason: fe.Error(), Err: err})
+	}
 	if err != nil {
 		return e.fail(err)
 	}
@@ -181,11 +190,7 @@ func runView(cmd string, e *env) int {
 		fmt.Fprint(e.stdout, draw(rules, nil, v.format))
 		return exitOK
 	}
-	tr, err := nat.Explain(rules, flow)
-	if err != nil {
-		return e.fail(&nat.ConfigError{Flag: "--to", Value: v.to, Reason: err.Error(), Err: err})
-	}
-	tr.NoteOthers(rep.Foreign)
+	tr := rep.Trace
 	if v.format != "" {
 		fmt.Fprint(e.stdout, draw(rules, tr, v.format))
 		return exitOK

@@ -39,7 +39,9 @@ const (
 	Show
 	// Inspect reads what explain needs: the live rules (Report.Live),
 	// their difference from the configuration (Report.Diff) and the base
-	// chains of other tables (Report.Foreign). It writes nothing.
+	// chains of other tables (Report.Foreign); with Request.Flow, the
+	// route of an outbound flow and its explanation (Report.Trace). It
+	// writes nothing.
 	Inspect
 	// Check asks the kernel whether Apply would be accepted: the batch is
 	// validated and aborted (nft --check), nothing changes. A refusal is
@@ -92,6 +94,14 @@ type Request struct {
 	// Simulate plans and validates but touches nothing: Report.Plan holds
 	// what Apply would install. Only valid with Apply.
 	Simulate bool
+	// Flow, with Inspect, is a connection to explain over the live rules
+	// (Report.Trace), as proxy-init explain does. An outbound flow without
+	// an output interface (OIF) gets the namespace's route for its
+	// destination first (Flow.Route), so that a connection to one of the
+	// pod's own addresses is seen to leave through lo, as the kernel sends
+	// it. With Apply and Simulate it is explained over the plan instead,
+	// with no lookup (there is no kernel to ask). Other operations refuse it.
+	Flow *nat.Flow
 	// Logger receives one line per decision; nil discards them.
 	Logger *slog.Logger
 }
@@ -135,6 +145,11 @@ type Report struct {
 	// Foreign is what Inspect found of other tables' base chains, of every
 	// family and hook: explain says which share our hooks.
 	Foreign []nat.BaseChain
+	// Flow is Request.Flow as explained: with the route looked up, if it
+	// was. Trace is its explanation, over the live rules (Inspect, with the
+	// other tables' chains on the hook noted) or the plan (Simulate).
+	Flow  *nat.Flow
+	Trace *nat.Trace
 	// Warnings are the conditions noticed, in order.
 	Warnings []Warning
 }
@@ -162,9 +177,20 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 	if req.Op == Apply || req.Op == Verify || req.Op == Check {
 		rep.warnAll(log, configWarnings(req.Config))
 	}
+	if req.Flow != nil {
+		if req.Op != Inspect && (req.Op != Apply || !req.Simulate) {
+			return rep, fmt.Errorf("pod: Request.Flow is for Inspect, or Apply with Simulate, not %v", req.Op)
+		}
+		if err := req.Flow.Validate(); err != nil {
+			return rep, err
+		}
+	}
 	if req.Simulate {
 		if req.Op != Apply {
 			return rep, &nat.ConfigError{Flag: "--simulate", Value: req.Op.String(), Reason: ErrSimulateOp.Error() + "; " + req.Op.String() + " with it would not be a dry run"}
+		}
+		if req.Flow != nil {
+			return rep, rep.explain(rep.Plan, *req.Flow)
 		}
 		return rep, nil
 	}
@@ -209,7 +235,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 		return rep, eng.Check(ctx, rep.Plan)
 	}
 	if req.Op == Inspect {
-		return rep, inspect(ctx, rep, eng, host, log)
+		return rep, inspect(ctx, rep, eng, host, req.Flow, log)
 	}
 	if req.Op != Apply {
 		return rep, fmt.Errorf("pod: unknown operation %v", req.Op)
@@ -231,32 +257,57 @@ func engine(ctx context.Context, req Request, log *slog.Logger) (nat.Engine, fun
 // inspect reads the live rules once and compares them with the plan, as
 // Verify does, so that what is explained is what was compared; then the
 // other tables' base chains, and whether a legacy nat table exists, which
-// no nf_tables dump shows.
-func inspect(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, log *slog.Logger) error {
+// no nf_tables dump shows; then, with a flow, its route and explanation.
+func inspect(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, flow *nat.Flow, log *slog.Logger) error {
 	var err error
 	if rep.Live, err = eng.Live(ctx); err != nil {
 		return err
 	}
 	rep.Changes = nat.Compare(rep.Plan, rep.Live)
 	rep.Diff = rep.Changes.String()
-	if host == nil {
-		return nil
-	}
-	chains, err := host.BaseChains(ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range chains {
-		if !c.Ours() {
-			rep.Foreign = append(rep.Foreign, c)
+	if host != nil {
+		chains, err := host.BaseChains(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range chains {
+			if !c.Ours() {
+				rep.Foreign = append(rep.Foreign, c)
+			}
+		}
+		if legacy, err := host.LegacyNATPresent(ctx); err != nil {
+			log.Debug("could not check for legacy iptables", "error", err)
+		} else if legacy {
+			rep.warn(log, WarnLegacyNAT, "legacy iptables nat rules exist in this namespace; they run on the same hooks and are not evaluated")
 		}
 	}
-	if legacy, err := host.LegacyNATPresent(ctx); err != nil {
-		log.Debug("could not check for legacy iptables", "error", err)
-	} else if legacy {
-		rep.warn(log, WarnLegacyNAT, "legacy iptables nat rules exist in this namespace; they run on the same hooks and are not evaluated")
+	if flow == nil {
+		return nil
 	}
+	f := *flow
+	// The ignore-loopback rule matches the interface, which the address
+	// alone does not tell: the kernel's route for it does.
+	if f.Direction == nat.Outbound && f.OIF == "" && f.Route == nil && host != nil {
+		r, err := host.Route(ctx, f.Dst.Addr(), f.UID)
+		if err != nil {
+			return err
+		}
+		f.Route = &r
+		log.Info("looked up the output interface", "route", r.String())
+	}
+	if err := rep.explain(rep.Live, f); err != nil {
+		return err
+	}
+	rep.Trace.NoteOthers(rep.Foreign)
 	return nil
+}
+
+// explain evaluates f over rs into the report.
+func (r *Report) explain(rs *nat.Ruleset, f nat.Flow) error {
+	r.Flow = &f
+	var err error
+	r.Trace, err = nat.Explain(rs, f)
+	return err
 }
 
 func (r *Report) warn(log *slog.Logger, code, msg string) {
