@@ -193,6 +193,11 @@ func (tr *Trace) outputInterface(f Flow) string {
 		tr.note("output interface taken as lo: the destination is a loopback address (--oif not given)")
 		return "lo"
 	}
+	if f.Route != nil {
+		tr.note("output interface taken as not lo (--oif not given)")
+		return ""
+	}
+	// Not looked up (--simulate): the address cannot tell.
 	tr.note("output interface taken as not lo (--oif not given); a destination that is one of the pod's own addresses leaves through lo")
 	return ""
 }

@@ -26,6 +26,12 @@ func outFlow(dst string, uid, gid int64, oif string) Flow {
 	return Flow{Direction: Outbound, Dst: netip.MustParseAddrPort(dst), UID: uid, GID: gid, OIF: oif}
 }
 
+// routed gives the flow the namespace's route, as pod.Inspect looks it up.
+func routed(f Flow, oif, typ, noRoute string) Flow {
+	f.Route = &Route{Dst: f.Dst.Addr(), OIF: oif, Type: typ, NoRoute: noRoute}
+	return f
+}
+
 func TestExplain(t *testing.T) {
 	def := DefaultConfig()
 	withLists := DefaultConfig()
@@ -87,6 +93,16 @@ func TestExplain(t *testing.T) {
 			[]string{"+install-proxy-init-output", "ignore-proxy-user-id", "ignore-proxy-group-id", "ignore-loopback", "+ignore-port"}, "", 0},
 		{"outbound ignored subnet", withLists, outFlow("192.168.3.4:80", 1000, 1000, "eth0"), VerdictAccept, 0, "proxy-init/ignore-subnet",
 			[]string{"+install-proxy-init-output", "ignore-proxy-user-id", "ignore-proxy-group-id", "ignore-loopback", "ignore-port", "+ignore-subnet"}, "destination 192.168.3.4", 0},
+		// The namespace's route, when looked up, says which interface:
+		// the pod's own address is local, and leaves through lo.
+		{"outbound to own address, routed via lo", def, routed(outFlow("10.0.0.2:8080", 1000, 1000, ""), "lo", "local", ""), VerdictAccept, 0, "proxy-init/ignore-loopback",
+			[]string{"+install-proxy-init-output", "ignore-proxy-user-id", "+ignore-loopback"}, `output interface is "lo"`, 1},
+		{"outbound routed via eth0", def, routed(outFlow("[2001:db8::9]:80", 1000, 1000, ""), "eth0", "unicast", ""), VerdictRedirect, 4140, "proxy-init/redirect-all-outgoing-to-proxy-port",
+			[]string{"+install-proxy-init-output", "ignore-proxy-user-id", "ignore-loopback", "+redirect-all-outgoing-to-proxy-port"}, "", 1},
+		{"outbound with no route", def, routed(outFlow("203.0.113.1:80", 1000, 1000, ""), "", "", "network is unreachable"), VerdictRedirect, 4140, "proxy-init/redirect-all-outgoing-to-proxy-port",
+			[]string{"+install-proxy-init-output", "ignore-proxy-user-id", "ignore-loopback", "+redirect-all-outgoing-to-proxy-port"}, "", 2},
+		{"outbound --oif over the route", def, routed(outFlow("10.0.0.2:8080", 1000, 1000, "eth0"), "lo", "local", ""), VerdictRedirect, 4140, "proxy-init/redirect-all-outgoing-to-proxy-port",
+			[]string{"+install-proxy-init-output", "ignore-proxy-user-id", "ignore-loopback", "+redirect-all-outgoing-to-proxy-port"}, "", 0},
 		{"ipv6 with ipv6 off", v4only, inFlow("2001:db8::1", "[2001:db8::2]:80"), VerdictAccept, 0, DecidedByPolicy, nil, "", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,6 +126,12 @@ func TestExplain(t *testing.T) {
 			}
 			if len(tr.Notes) != tc.notes {
 				t.Errorf("notes %q, want %d", tr.Notes, tc.notes)
+			}
+			if wantRoute := tc.flow.Route != nil && tc.flow.OIF == ""; (tr.Route != nil) != wantRoute {
+				t.Errorf("trace's route %+v; want one: %v", tr.Route, wantRoute)
+			}
+			if tr.Route != nil && !slices.ContainsFunc(tr.Notes, func(n string) bool { return strings.Contains(n, "route lookup") }) {
+				t.Errorf("notes %q do not say the interface came from the route lookup", tr.Notes)
 			}
 			if tr.Redirected() != (tr.OriginalDst != "") || (tr.Redirected() && tr.OriginalDst != tc.flow.Dst.String()) {
 				t.Errorf("original destination %q for verdict %s of %s", tr.OriginalDst, tr.Verdict, tc.flow.Dst)

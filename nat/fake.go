@@ -39,8 +39,8 @@ type Fake struct {
 	Routes map[netip.Addr]Route
 
 	// Fail, when set, is asked before each step with the step's Op (OpRead,
-	// OpCreateTable for a write, OpDeleteTable for Remove, OpProbe,
-	// OpSysctl); an error it returns is that step's failure, and nothing
+	// OpCreateTable for a write, OpDeleteTable for Remove, OpProbe (also
+	// for Route), OpSysctl); an error it returns is that step's failure, and nothing
 	// changes. Return a *KernelError (NewKernelError) to act as the kernel.
 	// It is called with the fake locked: it must not call the fake.
 	Fail func(op Op) error

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/proxy-init/netlink-native/internal/testns"
+	"github.com/proxy-init/netlink-native/internal/topology"
 	"github.com/proxy-init/netlink-native/nat"
 )
 
@@ -246,5 +248,64 @@ func TestExplainLive(t *testing.T) {
 	}
 	if after := ns.Ruleset(t); after != before {
 		t.Fatalf("explain or show changed the ruleset:\n%s", nat.Diff(before, after))
+	}
+}
+
+// TestExplainLooksUpTheRoute: without --oif, explain of an outbound
+// connection asks the pod's routing which interface it leaves through, so
+// that a connection to the pod's own address (a local route, via lo) is
+// seen to be exempted by ignore-loopback, as the kernel exempts it, and a
+// remote address (via the veth) is redirected; the note says where the
+// interface came from. A destination without a route says so and keeps the
+// assumption. --simulate asks no kernel.
+func TestExplainLooksUpTheRoute(t *testing.T) {
+	tp := topology.New(t)
+	if r := runBinary(t, "--netns", tp.PodPath()); r.code != 0 {
+		t.Fatalf("apply exit %d: %s", r.code, r.stderr)
+	}
+	explain := func(args ...string) string {
+		t.Helper()
+		r := runBinary(t, append([]string{"explain", "--netns", tp.PodPath(), "--outbound", "--as-uid", "1000"}, args...)...)
+		if r.code != 0 {
+			t.Fatalf("explain %v: exit %d:\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+		return r.stdout
+	}
+	for _, tc := range []struct {
+		to     string
+		result string
+		note   string
+	}{
+		{netip.AddrPortFrom(tp.PodAddr4, 8080).String(), "result: not redirected (accept), by proxy-init/ignore-loopback",
+			`note: output interface "lo" from the route lookup in the namespace (route local ` + tp.PodAddr4.String() + ` dev lo: a local route`},
+		{netip.AddrPortFrom(tp.PodAddr6, 8080).String(), "result: not redirected (accept), by proxy-init/ignore-loopback",
+			`note: output interface "lo" from the route lookup in the namespace (route local ` + tp.PodAddr6.String() + ` dev lo`},
+		{netip.AddrPortFrom(tp.PeerAddr4, 8080).String(), "result: redirected to :4140 by proxy-init/redirect-all-outgoing-to-proxy-port",
+			`note: output interface "` + topology.LinkName + `" from the route lookup in the namespace (route ` + tp.PeerAddr4.String() + ` dev ` + topology.LinkName},
+		{netip.AddrPortFrom(tp.PeerAddr6, 8080).String(), "result: redirected to :4140 by proxy-init/redirect-all-outgoing-to-proxy-port",
+			`note: output interface "` + topology.LinkName + `" from the route lookup`},
+		{"203.0.113.1:80", "result: redirected to :4140 by proxy-init/redirect-all-outgoing-to-proxy-port",
+			"note: the route lookup in the namespace found no route to 203.0.113.1: network is unreachable"},
+	} {
+		if out := explain("--to", tc.to); !strings.Contains(out, tc.result) || !strings.Contains(out, tc.note) {
+			t.Errorf("explain --to %s: want %q and %q:\n%s", tc.to, tc.result, tc.note, out)
+		}
+	}
+	// --oif still decides when given, and the JSON has the route.
+	own := netip.AddrPortFrom(tp.PodAddr4, 8080).String()
+	if out := explain("--to", own, "--oif", topology.LinkName); !strings.Contains(out, "result: redirected to :4140") || strings.Contains(out, "route lookup") {
+		t.Errorf("explain --oif %s:\n%s", topology.LinkName, out)
+	}
+	var got struct {
+		DecidedBy string    `json:"decided_by"`
+		Route     nat.Route `json:"route"`
+	}
+	if out := explain("--to", own, "--output", "json"); json.Unmarshal([]byte(out), &got) != nil || got.DecidedBy != "proxy-init/ignore-loopback" || got.Route.OIF != "lo" || got.Route.Type != "local" {
+		t.Errorf("json: %+v\n%s", got, out)
+	}
+	// --simulate: no kernel, the address alone.
+	r := runHere("explain", "--simulate", "--outbound", "--as-uid", "1000", "--to", own)
+	if r.code != 0 || !strings.Contains(r.stdout, "result: redirected") || !strings.Contains(r.stdout, "output interface taken as not lo") {
+		t.Errorf("simulate: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"syscall"
 	"testing"
@@ -170,6 +171,64 @@ func TestRunOnTheFake(t *testing.T) {
 		}
 		if _, err := pod.Run(ctx, pod.Request{Op: pod.Check, Config: cfg, Engine: f}); !nat.IsMissingFeature(err) || f.Writes != 0 {
 			t.Fatalf("refused check: %v, writes %d", err, f.Writes)
+		}
+	})
+
+	t.Run("inspect with a flow: the route gives the output interface", func(t *testing.T) {
+		own, remote := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.9")
+		f := &nat.Fake{Routes: map[netip.Addr]nat.Route{own: {OIF: "lo", Type: "local"}, remote: {OIF: "eth0", Type: "unicast"}}}
+		if _, err := pod.Run(ctx, pod.Request{Config: cfg, Engine: f}); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			dst       netip.Addr
+			oif       string
+			decidedBy string
+			route     string
+		}{
+			{own, "", "proxy-init/ignore-loopback", "local 10.0.0.2 dev lo"},
+			{remote, "", "proxy-init/redirect-all-outgoing-to-proxy-port", "10.0.0.9 dev eth0"},
+			{netip.MustParseAddr("203.0.113.1"), "", "proxy-init/redirect-all-outgoing-to-proxy-port", "no route to 203.0.113.1: network is unreachable"},
+			{own, "eth0", "proxy-init/redirect-all-outgoing-to-proxy-port", ""}, // given: not looked up
+		} {
+			flow := nat.Flow{Direction: nat.Outbound, Dst: netip.AddrPortFrom(tc.dst, 8080), UID: 1000, GID: nat.NoID, OIF: tc.oif}
+			rep, err := pod.Run(ctx, pod.Request{Op: pod.Inspect, Config: cfg, Engine: f, Flow: &flow})
+			if err != nil {
+				t.Fatal(err)
+			}
+			route := ""
+			if rep.Flow.Route != nil {
+				route = rep.Flow.Route.String()
+			}
+			if rep.Trace == nil || rep.Trace.DecidedBy != tc.decidedBy || route != tc.route || (tc.route != "") != (rep.Trace.Route != nil) {
+				t.Errorf("%s oif %q: decided by %v, route %q; want %s, %q", tc.dst, tc.oif, rep.Trace, route, tc.decidedBy, tc.route)
+			}
+		}
+		// With simulate, the plan is explained without asking a kernel.
+		flow := nat.Flow{Direction: nat.Outbound, Dst: netip.AddrPortFrom(own, 8080), UID: 1000, GID: nat.NoID}
+		f.Fail = func(op nat.Op) error { return nat.NewKernelError(op, nat.KindOther, syscall.EIO) }
+		rep, err := pod.Run(ctx, pod.Request{Simulate: true, Config: cfg, Engine: f, Flow: &flow})
+		if err != nil || rep.Trace.Route != nil || !rep.Trace.Redirected() {
+			t.Fatalf("simulate: %v, %+v", err, rep.Trace)
+		}
+		// A failed lookup is the run's error, classified.
+		f.Fail = func(op nat.Op) error {
+			if op == nat.OpProbe {
+				return nat.NewKernelError(op, nat.KindOther, syscall.EIO)
+			}
+			return nil
+		}
+		if _, err := pod.Run(ctx, pod.Request{Op: pod.Inspect, Config: cfg, Engine: f, Flow: &flow}); nat.OpOf(err) != nat.OpProbe {
+			t.Fatalf("failed lookup: %v", err)
+		}
+		// A flow is for Inspect and Simulate only; a bad one is refused
+		// before anything is read.
+		if _, err := pod.Run(ctx, pod.Request{Op: pod.Verify, Config: cfg, Engine: f, Flow: &flow}); err == nil {
+			t.Fatal("verify took a flow")
+		}
+		var fe *nat.FlowError
+		if _, err := pod.Run(ctx, pod.Request{Op: pod.Inspect, Config: cfg, Engine: f, Flow: &nat.Flow{Direction: nat.Outbound}}); !errors.As(err, &fe) {
+			t.Fatalf("flow without a destination: %v", err)
 		}
 	})
 
