@@ -16,7 +16,10 @@ import (
 // TestExplainAgreesWithConnections is explain's agreement test: every flow
 // of the matrix is both explained (nat.Explain over the rules read back
 // from the pod's namespace, and over the plan of the last step, as
-// --simulate does) and actually sent, and the two must agree on every flow:
+// --simulate does; and as explain without --oif does, through pod.Inspect
+// with the flow, which looks up the output interface in the pod's routing
+// and must find the device ip route get names) and actually sent, and the
+// two must agree on every flow:
 // redirected to the proxy that answered, with the original destination it
 // read; or not redirected, and answered by the dialled listener or refused.
 // The rules are read as explain reads them, through pod.Inspect.
@@ -51,7 +54,9 @@ func TestExplainAgreesWithConnections(t *testing.T) {
 		}
 	}
 
-	explained, disagreed := 0, 0
+	// ownAddr counts the outbound flows to one of the pod's own (not
+	// loopback) addresses: those only the route lookup gets right.
+	explained, disagreed, ownAddr := 0, 0, 0
 	var report strings.Builder
 	Run(t, cases, func(t *testing.T, c Case, rows []Row) {
 		mu.Lock()
@@ -78,18 +83,38 @@ func TestExplainAgreesWithConnections(t *testing.T) {
 		}
 		for i, f := range c.Flows {
 			flow := explainFlow(t, tp, f)
-			sources := []struct {
+			// As explain runs without --oif: pod.Inspect asks the pod's
+			// routing itself, and must find what ip route get found.
+			asked := flow
+			asked.OIF = ""
+			routed, err := pod.Run(context.Background(), pod.Request{Op: pod.Inspect, NetNS: tp.PodPath(), Config: last, Flow: &asked})
+			if err != nil {
+				t.Fatalf("%s: inspect with the flow: %v", rows[i].Flow, err)
+			}
+			if f.Kind != Inbound && (routed.Flow.Route == nil || routed.Flow.Route.OIF != flow.OIF) {
+				t.Errorf("%s: the route lookup found %+v; ip route get says dev %s", rows[i].Flow, routed.Flow.Route, flow.OIF)
+			}
+			if r := routed.Flow.Route; r != nil && r.Type == "local" && !r.Dst.IsLoopback() {
+				mu.Lock()
+				ownAddr++
+				mu.Unlock()
+			}
+			type source struct {
 				name string
-				rs   *nat.Ruleset
-			}{{"live", rep.Live}}
+				tr   func() (*nat.Trace, error)
+			}
+			explain := func(rs *nat.Ruleset) func() (*nat.Trace, error) {
+				return func() (*nat.Trace, error) { return nat.Explain(rs, flow) }
+			}
+			sources := []source{
+				{"live", explain(rep.Live)},
+				{"live, oif from the route lookup", func() (*nat.Trace, error) { return routed.Trace, nil }},
+			}
 			if c.Mutate == nil && configured {
-				sources = append(sources, struct {
-					name string
-					rs   *nat.Ruleset
-				}{"plan", plan})
+				sources = append(sources, source{"plan", explain(plan)})
 			}
 			for _, src := range sources {
-				tr, err := nat.Explain(src.rs, flow)
+				tr, err := src.tr()
 				if err != nil {
 					t.Fatalf("%s: explain: %v", rows[i].Flow, err)
 				}
@@ -110,9 +135,12 @@ func TestExplainAgreesWithConnections(t *testing.T) {
 	for _, c := range cases {
 		flows += len(c.Flows)
 	}
-	t.Logf("%d flows in %d configurations, %d explanations, %d disagreed\n%s", flows, len(cases), explained, disagreed, report.String())
-	if explained < flows {
-		t.Errorf("explained %d times for %d flows", explained, flows)
+	t.Logf("%d flows in %d configurations, %d explanations, %d disagreed; %d outbound to the pod's own address\n%s", flows, len(cases), explained, disagreed, ownAddr, report.String())
+	if ownAddr == 0 {
+		t.Error("no outbound flow to the pod's own address: the route lookup's point is not tested")
+	}
+	if explained < 2*flows {
+		t.Errorf("explained %d times for %d flows, want at least twice each (live with --oif, live with the route looked up)", explained, flows)
 	}
 }
 
