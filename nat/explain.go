@@ -55,7 +55,8 @@ type Flow struct {
 	// UID and GID own the sending socket (outbound only); NoID: not given.
 	UID, GID int64
 	// OIF is the interface an outbound packet leaves through; "" means not
-	// given: then Route's interface, when there is one, else "lo" for a
+	// given: then the zone of a scoped destination (fe80::1%eth0), or
+	// Route's interface when there is one, else "lo" for a
 	// loopback destination and "not lo" otherwise (the kernel routes the
 	// namespace's own addresses through lo as well, which only a route
 	// lookup can tell).
@@ -176,6 +177,11 @@ func Explain(rs *Ruleset, f Flow) (*Trace, error) {
 func (tr *Trace) outputInterface(f Flow) string {
 	if f.Direction != Outbound || f.OIF != "" {
 		return f.OIF
+	}
+	if z := f.Dst.Addr().Zone(); z != "" {
+		// A scoped (link-local) destination leaves through its zone.
+		tr.note(fmt.Sprintf("output interface %q: the destination's zone (--oif not given)", z))
+		return z
 	}
 	if r := f.Route; r != nil {
 		tr.Route = r

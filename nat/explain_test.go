@@ -103,6 +103,8 @@ func TestExplain(t *testing.T) {
 			[]string{"+install-proxy-init-output", "ignore-proxy-user-id", "ignore-loopback", "+redirect-all-outgoing-to-proxy-port"}, "", 2},
 		{"outbound --oif over the route", def, routed(outFlow("10.0.0.2:8080", 1000, 1000, "eth0"), "lo", "local", ""), VerdictRedirect, 4140, "proxy-init/redirect-all-outgoing-to-proxy-port",
 			[]string{"+install-proxy-init-output", "ignore-proxy-user-id", "ignore-loopback", "+redirect-all-outgoing-to-proxy-port"}, "", 0},
+		{"outbound to a scoped address", def, outFlow("[fe80::1%lo]:80", 1000, 1000, ""), VerdictAccept, 0, "proxy-init/ignore-loopback",
+			[]string{"+install-proxy-init-output", "ignore-proxy-user-id", "+ignore-loopback"}, `output interface is "lo"`, 1},
 		{"ipv6 with ipv6 off", v4only, inFlow("2001:db8::1", "[2001:db8::2]:80"), VerdictAccept, 0, DecidedByPolicy, nil, "", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -287,7 +287,8 @@ func inspect(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, fl
 	f := *flow
 	// The ignore-loopback rule matches the interface, which the address
 	// alone does not tell: the kernel's route for it does.
-	if f.Direction == nat.Outbound && f.OIF == "" && f.Route == nil && host != nil {
+	// A scoped destination's zone names the interface already.
+	if f.Direction == nat.Outbound && f.OIF == "" && f.Route == nil && f.Dst.Addr().Zone() == "" && host != nil {
 		r, err := host.Route(ctx, f.Dst.Addr(), f.UID)
 		if err != nil {
 			return err
