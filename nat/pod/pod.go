@@ -84,9 +84,9 @@ type Request struct {
 	// Engine, when set, is what Run acts on instead of opening the kernel in
 	// NetNS or NetNSFile (which must then be empty): a *nat.Fake in tests of
 	// a front end, or a *kernel.Client the caller keeps. Run does not close
-	// it. If it is also a nat.Host, Run probes and sets sysctls through it;
-	// otherwise it assumes IPv6 and no legacy iptables, and refuses
-	// CloseWaitSecs.
+	// it. If it is also a nat.Host, Run probes, sets sysctls and looks up
+	// routes through it; otherwise it assumes IPv6 and no legacy iptables,
+	// explains a Flow without a route, and refuses CloseWaitSecs.
 	Engine nat.Engine
 	// CloseWaitSecs, when positive, sets the namespace's
 	// net.netfilter.nf_conntrack_tcp_timeout_close_wait (Apply only).
