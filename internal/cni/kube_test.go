@@ -1,0 +1,73 @@
+package cni
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/types"
+)
+
+const secret = "s3cr3t-token-value"
+
+func kubeconfig(t *testing.T, contexts, current string) string {
+	t.Helper()
+	body := `apiVersion: v1
+kind: Config
+clusters:
+- name: a
+  cluster: {server: "https://a.example:6443"}
+- name: b
+  cluster: {server: "https://b.example:6443"}
+users:
+- name: u
+  user: {token: ` + secret + `}
+contexts:
+` + contexts + `current-context: ` + current + "\n"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestRESTConfigContext: linkerd-cni-context is used when it exists, as
+// upstream always selects it; otherwise the current context.
+func TestRESTConfigContext(t *testing.T) {
+	both := "- name: other\n  context: {cluster: a, user: u}\n- name: " + KubeContext + "\n  context: {cluster: b, user: u}\n"
+	only := "- name: other\n  context: {cluster: a, user: u}\n"
+	for _, c := range []struct{ contexts, current, host string }{
+		{both, "other", "https://b.example:6443"},
+		{only, "other", "https://a.example:6443"},
+	} {
+		cfg, err := RESTConfig(kubeconfig(t, c.contexts, c.current), 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Host != c.host || cfg.BearerToken != secret || cfg.Timeout != 3*time.Second {
+			t.Errorf("host %s token set %v timeout %v, want %s", cfg.Host, cfg.BearerToken == secret, cfg.Timeout, c.host)
+		}
+	}
+}
+
+func TestRESTConfigErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad")
+	if err := os.WriteFile(bad, []byte("users:\n- name: u\n  user: {token: "+secret+"\n  oops: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noCurrent := kubeconfig(t, "- name: other\n  context: {cluster: a, user: u}\n", "missing")
+	for _, path := range []string{"", "/nonexistent/kubeconfig", bad, noCurrent} {
+		_, err := RESTConfig(path, time.Second)
+		te, ok := err.(*types.Error)
+		if !ok || te.Code != types.ErrInvalidNetworkConfig || !strings.Contains(te.Msg, "kubernetes.kubeconfig") {
+			t.Errorf("%q: %v, want code 7 naming kubernetes.kubeconfig", path, err)
+			continue
+		}
+		if strings.Contains(te.Msg, secret) {
+			t.Errorf("%q: the error shows the token: %s", path, te.Msg)
+		}
+		t.Logf("%q: %s", path, te.Msg)
+	}
+}
