@@ -120,9 +120,7 @@ func TestChain(t *testing.T) {
 // linkerd-init programs it, get no rules, and their traffic is untouched.
 func TestChainLeavesUnmeshedPodsAlone(t *testing.T) {
 	n := newNode(t)
-	plain := &corev1.Pod{}
-	plain.Namespace, plain.Name = "default", "plain"
-	plain.Spec.Containers = []corev1.Container{{Name: "app"}}
+	plain := kubefake.UnmeshedPod("default", "plain")
 	self := kubefake.MeshedPod("default", "self")
 	self.Spec.InitContainers = []corev1.Container{{Name: cni.InitContainerName}}
 	n.kube.AddPod(plain)

@@ -233,3 +233,11 @@ func MeshedPod(ns, name string) *corev1.Pod {
 		}},
 	}
 }
+
+// UnmeshedPod is a pod without a proxy, which the plugin passes through.
+func UnmeshedPod(ns, name string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "app"}}},
+	}
+}
