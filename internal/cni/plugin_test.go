@@ -97,3 +97,32 @@ func TestVerbsOnFake(t *testing.T) {
 		t.Errorf("a refused ADD committed")
 	}
 }
+
+// TestLogFormats: log_format json gives one JSON object per line, plain one
+// logfmt line, each saying the decision with the verb, container and pod.
+func TestLogFormats(t *testing.T) {
+	cs := fake.NewClientset(meshed("web", nil), namespace(nil))
+	for _, format := range []string{"json", "plain"} {
+		var stderr bytes.Buffer
+		p := &Plugin{Stderr: &stderr, Engine: nat.NewFake(), NewAPI: func(*Settings) (API, error) { return CoreV1(cs.CoreV1()), nil }}
+		_, err := p.Add(&skel.CmdArgs{ContainerID: "c1", Args: "K8S_POD_NAMESPACE=emojivoto;K8S_POD_NAME=web",
+			StdinData: []byte(`{"cniVersion":"1.0.0","name":"n","log_level":"info","log_format":"` + format + `"}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if stderr.Len() == 0 {
+			t.Fatalf("%s: %q", format, stderr.String())
+		}
+		for _, l := range lines {
+			var rec map[string]any
+			isJSON := json.Unmarshal([]byte(l), &rec) == nil
+			if isJSON != (format == "json") {
+				t.Errorf("%s: line %q", format, l)
+			}
+			if !strings.Contains(l, "emojivoto/web") || !strings.Contains(l, "c1") || !strings.Contains(l, "ADD") {
+				t.Errorf("%s: line lacks the verb, container or pod: %q", format, l)
+			}
+		}
+	}
+}
