@@ -257,3 +257,39 @@ func writeKubeconfig(t *testing.T, n *node, server string) string {
 	must(t, "write kubeconfig", os.WriteFile(path, b, 0o600))
 	return path
 }
+
+// TestDelWhenNamespaceGone: DEL succeeds when CNI_NETNS is missing, gone, or
+// only the file an unmounted namespace leaves behind; it refuses the node's
+// own namespace.
+func TestDelWhenNamespaceGone(t *testing.T) {
+	n := newNode(t)
+	leftover := filepath.Join(n.dir, "unmounted-netns")
+	must(t, "write", os.WriteFile(leftover, nil, 0o600))
+	conf := n.netconf(t, nil)
+	for _, netns := range []string{"", "/run/netns/pit-never-existed", leftover} {
+		env := map[string]string{"CNI_COMMAND": "DEL", "CNI_CONTAINERID": "gone", "CNI_IFNAME": "eth0",
+			"CNI_ARGS": "K8S_POD_NAMESPACE=default;K8S_POD_NAME=web"}
+		if netns != "" {
+			env["CNI_NETNS"] = netns
+		}
+		if _, err := n.run(t, env, conf); err != nil {
+			t.Errorf("DEL with CNI_NETNS %q: %v", netns, err)
+		}
+	}
+	// A table of ours in the node namespace (the test's own) that a DEL
+	// aimed at it must not remove.
+	if out, err := exec.Command("nft", "add", "table", "ip", "proxy_init").CombinedOutput(); err != nil {
+		t.Fatalf("nft add table: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "ip", "proxy_init").Run() })
+	before := nodeRuleset(t)
+	env := map[string]string{"CNI_COMMAND": "DEL", "CNI_CONTAINERID": "node", "CNI_IFNAME": "eth0",
+		"CNI_NETNS": fmt.Sprintf("/proc/%d/ns/net", os.Getpid())}
+	_, err := n.run(t, env, conf)
+	if te := cniError(t, err); te.Code != types.ErrInvalidEnvironmentVariables || !has(te.Msg, "plugin's own") {
+		t.Errorf("DEL in the node's namespace: code %d %q", te.Code, te.Msg)
+	}
+	if after := nodeRuleset(t); after != before || !has(after, "table ip proxy_init") {
+		t.Errorf("the node's ruleset changed:\n%s", after)
+	}
+}
