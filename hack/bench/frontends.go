@@ -16,11 +16,9 @@ import (
 // A front end is one entry of frontEnds: a probe (is it in this build?),
 // what its rows share (prepare: say a namespace with a server in it, undone
 // by r.cleanups) and its rows. The report prints every row of the section in one table
-// and a paragraph per front end (report.md.tmpl, "frontend" part), keyed
-// by the front end's key. The CNI plugin (bin/proxy-init-cni: ADD for a
-// meshed pod and for an unmeshed pod's skip path, with a fake Kubernetes
-// API server on the loopback of the namespace the plugin runs in) is to be
-// added here the same way once it is on main.
+// and a paragraph per front end (report.md.tmpl, section 7), keyed by the
+// front end's key. A front end may live in a file of its own that appends
+// itself to frontEnds (frontends_cni.go does).
 type frontEnd struct {
 	key, name string
 	// probe says why the front end cannot be measured, "" when it can.

@@ -39,6 +39,8 @@ type runner struct {
 	cleanups  []func()
 	// validatePod is section 7's pod namespace for validate.
 	validatePod string
+	// cni is what section 7's CNI rows share.
+	cni cniState
 }
 
 func cmdRun(args []string) error {
