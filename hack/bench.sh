@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # hack/bench.sh: `make bench`. Measures bin/proxy-init against `nft -f` and the
 # iptables-nft reference installer (hack/iptables-reference.sh) and writes
-# bench/REPORT.md, bench/*.svg and bench/results.json. The measuring is done by
-# the Go program in hack/bench; this script checks the prerequisites, builds it
-# and runs it. Everything that touches the kernel happens in throwaway network
-# namespaces (`unshare -n` per run, `ip netns` pairs for the datapath); the
-# host namespace is never changed.
+# bench/REPORT.md, its charts (bench/*.png and *.svg, drawn with gonum/plot) and
+# bench/results.json. The measuring is done by the Go program in hack/bench (its
+# own module, hack/go.mod); this script checks the prerequisites, builds it and
+# runs it. Everything that touches the kernel happens in throwaway network
+# namespaces (`unshare -n` per run, `ip netns` namespaces for the datapath and
+# the front ends, deleted at the end); the host namespace is never changed.
 #
 # Needs root, Linux with nf_tables, and these Debian packages, which it
 # installs with apt-get when they are missing: nftables, iptables, iproute2,
@@ -17,9 +18,9 @@
 #                        harness (the report says so), about a minute
 #   BENCH_SECTIONS=1,2   only these sections (1 fresh, 2 re-apply, 3 scale,
 #                        4 datapath, 5 memory, 6 Go benchmarks, 7 front ends:
-#                        validate, explain)
+#                        validate, explain, the CNI plugin)
 #   BENCH_OUT=dir        where to write the report (default: bench)
-# A full run takes about 5 minutes on 2 cores (the report says how long).
+# A full run takes about 6 minutes on 2 cores (the report says how long).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
