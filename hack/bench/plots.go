@@ -362,7 +362,7 @@ func freshChart(f *freshView, dc draw.Canvas) error {
 			vals := make(plotter.Values, len(bars))
 			any := false
 			for i, b := range bars {
-				vals[i] = math.Max(0, part.of(b)) // noise can make a difference negative
+				vals[i] = math.Max(0, part.of(b)) // fold keeps ours' parts >= 0
 				any = any || vals[i] > 0
 			}
 			if !any {

@@ -148,6 +148,27 @@ func TestReportFromCommitted(t *testing.T) {
 	}
 }
 
+// TestFold: a negative part goes into the next one (the one before, for
+// the last); the sum stays.
+func TestFold(t *testing.T) {
+	for _, c := range []struct{ in, want [3]float64 }{
+		{[3]float64{1, 2, 3}, [3]float64{1, 2, 3}},
+		{[3]float64{1, -0.5, 3}, [3]float64{1, 0, 2.5}},
+		{[3]float64{-0.5, 2, 3}, [3]float64{0, 1.5, 3}},
+		{[3]float64{0.2, -0.5, 3}, [3]float64{0.2, 0, 2.5}},
+		{[3]float64{1, 2, -0.5}, [3]float64{1, 1.5, 0}},
+	} {
+		got := c.in
+		fold(&got[0], &got[1], &got[2])
+		for i := range got {
+			if d := got[i] - c.want[i]; d > 1e-9 || d < -1e-9 {
+				t.Errorf("fold(%v) = %v, want %v", c.in, got, c.want)
+				break
+			}
+		}
+	}
+}
+
 // TestReportPartial renders the report of a run limited to one section
 // (BENCH_SECTIONS): the others' parts are left out, and nothing in the
 // template lacks a value.

@@ -237,6 +237,7 @@ func newFreshView(res *Results) *freshView {
 		switch {
 		case !anyNaN(med(gof), med(sim)):
 			o.GoStart, o.Work, o.Commit = med(gof)-d, med(sim)-med(gof), med(ours)-med(sim)
+			fold(&o.GoStart, &o.Work, &o.Commit)
 			f.Split = true
 		case !math.IsNaN(med(gof)): // results from before row (f)
 			o.GoStart, o.Rest = med(gof)-d, med(ours)-med(gof)
@@ -254,6 +255,26 @@ func newFreshView(res *Results) *freshView {
 		}
 	}
 	return f
+}
+
+// fold moves a negative part (noise: one median below the one it is
+// measured against) into the parts after it, or before it for the last, so
+// that no part is drawn negative and the parts still sum to the same total.
+func fold(parts ...*float64) {
+	carry := 0.0
+	add := func(p *float64) {
+		if x := *p + carry; x < 0 {
+			*p, carry = 0, x
+		} else {
+			*p, carry = x, 0
+		}
+	}
+	for _, p := range parts {
+		add(p)
+	}
+	for i := len(parts) - 1; i >= 0 && carry < 0; i-- {
+		add(parts[i])
+	}
 }
 
 func anyNaN(xs ...float64) bool {
