@@ -15,7 +15,8 @@
 #
 # Environment:
 #   BENCH_QUICK=1        one or two repetitions per figure: a smoke test of the
-#                        harness (the report says so), about a minute
+#                        harness (the report says so), a few minutes (iptables-nft
+#                        still runs once at every scale point)
 #   BENCH_SECTIONS=1,2   only these sections (1 fresh, 2 re-apply, 3 scale,
 #                        4 datapath, 5 memory, 6 Go benchmarks, 7 front ends:
 #                        validate, explain, the CNI plugin)
