@@ -44,6 +44,34 @@ type env struct {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	// Every command's output goes through out, so that output nobody
+	// received (a closed pipe, a full disk, stdout on a read-only file)
+	// fails the run instead of exiting 0 with nothing printed.
+	out := &outputWriter{w: stdout}
+	code := runCommand(args, out, stderr)
+	if out.err != nil && code == exitOK {
+		fmt.Fprintf(stderr, "proxy-init: write standard output: %v\n", out.err)
+		return exitSystem
+	}
+	return code
+}
+
+// outputWriter keeps the first write error; later writes are dropped.
+type outputWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (o *outputWriter) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	o.err = err
+	return n, err
+}
+
+func runCommand(args []string, stdout, stderr io.Writer) int {
 	// validate has flags of its own (upstream's validator's), so it is
 	// recognised before the configuration flags are parsed.
 	if len(args) > 0 && args[0] == "validate" {

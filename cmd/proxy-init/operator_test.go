@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -132,5 +134,25 @@ func TestRunBinaryNeverInTheHostNamespace(t *testing.T) {
 	}
 	if target, err := os.Readlink(net); err != nil || target == host {
 		t.Fatalf("runBinary enters %s (%s, %v), the host's is %s", net, target, err, host)
+	}
+}
+
+// Output that cannot be written fails the run: a script reading
+// `proxy-init --simulate` into a file must not get exit 0 and no rules.
+func TestCLIUnwritableStdoutFails(t *testing.T) {
+	for _, args := range [][]string{{"--simulate"}, {"help"}, {"version"}, {"show", "--simulate", "--format", "dot"}} {
+		ro, err := os.Open(os.DevNull) // read-only: every write fails with EBADF
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := binaryCommand(t, args...)
+		var errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = ro, &errb
+		err = cmd.Run()
+		ro.Close()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != exitSystem || !strings.Contains(errb.String(), "write standard output") {
+			t.Errorf("%v with stdout read-only: %v, stderr %q; want exit 1 naming the write", args, err, errb.String())
+		}
 	}
 }
