@@ -21,6 +21,11 @@
 #                        4 datapath, 5 memory, 6 Go benchmarks, 7 front ends:
 #                        validate, explain, the CNI plugin)
 #   BENCH_OUT=dir        where to write the report (default: bench)
+#   BENCH_UPSTREAM_CNI=path  upstream's linkerd-cni plugin, built from source
+#                        (linkerd2-proxy-init commit 183e791: `CGO_ENABLED=0 go build
+#                        -trimpath -ldflags='-s -w' ./cni-plugin`): section 7 times it
+#                        beside ours and reports the ratios; unset, those rows say
+#                        "not measured in this run"
 # A full run takes about 6 minutes on 2 cores (the report says how long).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -115,7 +115,7 @@ func (r *runner) sectionFrontEnds() error {
 	}
 	for _, f := range frontEnds {
 		if why := f.probe(r); why != "" {
-			r.res.FrontEndsMissing = append(r.res.FrontEndsMissing, fmt.Sprintf("%s: not measured: %s", f.name, why))
+			r.res.FrontEndsMissing = append(r.res.FrontEndsMissing, fmt.Sprintf("%s: not measured in this run: %s", f.name, why))
 			continue
 		}
 		if f.prepare != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,30 +27,49 @@ var cniFrontEnd = frontEnd{
 	probe:   func(r *runner) string { return r.findCNI() },
 	prepare: func(r *runner) error { return r.prepareCNI() },
 	rows: func(r *runner) []frontRow {
-		pod := r.prefix + "cni-pod"
-		podPath := "/run/netns/" + pod
-		inPod := func(key, label string, argv []string, env ...string) frontRow {
-			return frontRow{key: key, label: label, ns: r.cni.node, spec: childSpec{
-				Setup:    [][]string{{"ip", "netns", "add", pod}},
-				Time:     argv,
-				Env:      env,
-				Stdin:    r.cni.conf,
-				GenNetns: podPath,
-				Cleanup:  [][]string{{"ip", "netns", "del", pod}},
-			}}
-		}
-		add := func(name string) []string {
-			return []string{"CNI_COMMAND=ADD", "CNI_CONTAINERID=bench-" + name, "CNI_NETNS=" + podPath, "CNI_IFNAME=eth0",
-				"CNI_PATH=" + filepath.Dir(r.cni.plugin),
-				"CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + name + ";K8S_POD_INFRA_CONTAINER_ID=infra"}
-		}
+		podPath := r.cniPodPath()
 		return []frontRow{
-			inPod("cni-apply", "for comparison: `proxy-init --netns POD`, the same rules into a pod namespace by path, from the node namespace",
-				append([]string{r.bin, "--netns", podPath}, r.base...)),
-			inPod("cni-meshed", "`proxy-init-cni` ADD, a meshed pod: reads the pod, installs the rules", []string{r.cni.plugin}, add("meshed")...),
-			inPod("cni-skip", "`proxy-init-cni` ADD, an unmeshed pod: reads the pod, installs nothing", []string{r.cni.plugin}, add("unmeshed")...),
+			r.cniRow("cni-apply", "for comparison: `proxy-init --netns POD`, the same rules into a pod namespace by path, from the node namespace",
+				r.cni.conf, append([]string{r.bin, "--netns", podPath}, r.base...)),
+			r.cniRow("cni-meshed", "`proxy-init-cni` ADD, a meshed pod: reads the pod, installs the rules", r.cni.conf, []string{r.cni.plugin}, r.cniAdd("meshed", podPath)...),
+			r.cniRow("cni-skip", "`proxy-init-cni` ADD, an unmeshed pod: reads the pod, installs nothing", r.cni.conf, []string{r.cni.plugin}, r.cniAdd("unmeshed", podPath)...),
+			r.cniVersionRow("cni-version", "`proxy-init-cni` VERSION: the process alone, no pod, no API", r.cni.plugin),
 		}
 	},
+}
+
+// cniPodPath is the pod namespace every ADD row makes, uses and deletes.
+func (r *runner) cniPodPath() string { return "/run/netns/" + r.prefix + "cni-pod" }
+
+// cniRow is one timed run of argv from the node namespace with conf on
+// stdin, into a pod namespace made before it and deleted after it
+// (untimed), whose nf_tables generation counts its transactions.
+func (r *runner) cniRow(key, label, conf string, argv []string, env ...string) frontRow {
+	pod := filepath.Base(r.cniPodPath())
+	return frontRow{key: key, label: label, ns: r.cni.node, spec: childSpec{
+		Setup:    [][]string{{"ip", "netns", "add", pod}},
+		Time:     argv,
+		Env:      env,
+		Stdin:    conf,
+		GenNetns: r.cniPodPath(),
+		Cleanup:  [][]string{{"ip", "netns", "del", pod}},
+	}}
+}
+
+// cniVersionRow is a plugin answering VERSION: its process start-up and
+// exit, nothing else, which the ADD rows pay as well.
+func (r *runner) cniVersionRow(key, label, plugin string) frontRow {
+	return frontRow{key: key, label: label, ns: r.cni.node, spec: childSpec{
+		Time: []string{plugin}, Env: []string{"CNI_COMMAND=VERSION"}, Stdin: r.cni.conf,
+	}}
+}
+
+// cniAdd is the environment of an ADD of the pod default/name into the
+// pod namespace at podPath, as a runtime passes it.
+func (r *runner) cniAdd(name, podPath string) []string {
+	return []string{"CNI_COMMAND=ADD", "CNI_CONTAINERID=bench-" + name, "CNI_NETNS=" + podPath, "CNI_IFNAME=eth0",
+		"CNI_PATH=" + filepath.Dir(r.cni.plugin),
+		"CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + name + ";K8S_POD_INFRA_CONTAINER_ID=infra"}
 }
 
 // cniState is what the CNI rows share.
@@ -59,6 +77,10 @@ type cniState struct {
 	plugin string // the plugin binary
 	node   string // the node namespace's path
 	conf   string // the network configuration, the plugin's stdin
+	// The fields of conf, for upstream's configurations (frontends_upstream.go).
+	fields map[string]any
+	// Upstream's plugin and its configurations with ipv6 true and false.
+	upstream, upConf, upConfV4 string
 }
 
 // findCNI finds the plugin: bin/proxy-init-cni as make build leaves it,
@@ -119,16 +141,27 @@ func (r *runner) prepareCNI() error {
 	if err != nil {
 		return err
 	}
-	conf, err := json.Marshal(map[string]any{
+	r.cni.fields = map[string]any{
 		"cniVersion": "1.0.0", "name": "bench-pods", "type": "proxy-init-cni",
 		"kubernetes": map[string]any{"kubeconfig": kubeconfig},
 		"linkerd":    linkerd,
-	})
-	if err != nil {
-		return err
 	}
 	r.cni.conf = filepath.Join(r.tmp, "cni.json")
-	return os.WriteFile(r.cni.conf, conf, 0o644)
+	if err := writeJSON(r.cni.conf, r.cni.fields); err != nil {
+		return err
+	}
+	bin, err := binaryOf(r.cni.plugin, "bin/proxy-init-cni")
+	r.res.CNIBinary = bin
+	return err
+}
+
+// binaryOf is the size figure of the binary at path, named as shown.
+func binaryOf(path, shown string) (*Binary, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	return &Binary{Path: shown, Bytes: st.Size(), Static: isStatic(path)}, nil
 }
 
 // linkerdSection is the network configuration's "linkerd" keys, as
@@ -144,4 +177,6 @@ func linkerdSection(base []string) (map[string]any, error) {
 	}, nil
 }
 
-func init() { frontEnds = append(frontEnds, cniFrontEnd) }
+// Upstream's plugin comes after ours: it uses the node namespace, the API
+// server and the configuration that ours' prepare made.
+func init() { frontEnds = append(frontEnds, cniFrontEnd, upstreamCNIFrontEnd) }

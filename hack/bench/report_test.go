@@ -63,15 +63,18 @@ func synthetic() *Results {
 	}
 	r.Memory = []Sample{sample("ours-default", "ours", 3300, 3), sample("ours-ports", "ours ports", 11000, 3), sample("nft-ports", "nft ports", 54000, 3)}
 	r.Binary = Binary{Path: "bin/proxy-init", Bytes: 3 << 20, Static: true}
-	r.FrontEnds = []string{"validate", "explain", "cni"}
+	r.FrontEnds = []string{"validate", "explain", "cni", "cni-upstream"}
 	r.FrontEndsMissing = []string{"the CNI plugin: not measured: not in this build"}
 	for _, k := range []struct {
 		key string
 		ms  float64
 	}{{"floor", 1.2}, {"apply", 3.2}, {"validate", 4}, {"explain-sim", 90}, {"explain-live", 150}, {"verify-live", 120},
-		{"cni-apply", 3.5}, {"cni-meshed", 12}, {"cni-skip", 8}} {
+		{"cni-apply", 3.5}, {"cni-meshed", 12}, {"cni-skip", 8}, {"cni-version", 6},
+		{"up-meshed", 101.2}, {"up-meshed-v4", 61.2}, {"up-skip", 31.2}, {"up-version", 11.2}} {
 		r.FrontEndRows = append(r.FrontEndRows, sample(k.key, k.key, k.ms, 4))
 	}
+	r.CNIBinary = &Binary{Path: "bin/proxy-init-cni", Bytes: 14 << 20, Static: true}
+	r.UpstreamCNIBinary = &Binary{Path: "$BENCH_UPSTREAM_CNI", Bytes: 25 << 20, Static: true}
 	r.GoBench = []GoBench{{Name: "PlanAndBuild/ports65536", Values: map[string][]float64{"ns/op": {3.8e6}, "B/op": {2.7e6}, "allocs/op": {679}}}}
 	return r
 }
@@ -133,6 +136,94 @@ func TestReport(t *testing.T) {
 			f.Close()
 		}
 	}
+}
+
+// renderChecked writes r's report and returns its text, failing on a
+// template value that was missing.
+func renderChecked(t *testing.T, r *Results) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := writeReport(r, dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "REPORT.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"<no value>", "%!", "NaN", "<nil>"} {
+		if strings.Contains(string(b), bad) {
+			t.Errorf("report contains %q", bad)
+		}
+	}
+	return string(b)
+}
+
+// TestReportUpstreamCNI: with upstream's plugin measured, the goals table
+// and section 7 give both ratios against the goals and both binaries' sizes;
+// without it (BENCH_UPSTREAM_CNI unset), they say how to measure it and the
+// rest of the section stays.
+func TestReportUpstreamCNI(t *testing.T) {
+	lineWith := func(report, s string) string {
+		for _, l := range strings.Split(report, "\n") {
+			if strings.Contains(l, s) {
+				return l
+			}
+		}
+		return ""
+	}
+	how := "not measured in this run: set BENCH_UPSTREAM_CNI to upstream's plugin built from source (commit 183e791)"
+
+	t.Run("measured", func(t *testing.T) {
+		r := synthetic()
+		// Medians are not exact (the samples are jittered): the ratios
+		// are about (12-1.2)/(101.2-1.2) and (8-1.2)/(31.2-1.2).
+		v := newView(r)
+		if u := v.Front.Upstream; u == nil || u.MeshedRatio < 0.09 || u.MeshedRatio > 0.13 || u.SkipRatio < 0.19 || u.SkipRatio > 0.27 {
+			t.Fatalf("upstream view %+v, want ratios near 0.108 and 0.227", v.Front.Upstream)
+		}
+		report := renderChecked(t, r)
+		for _, c := range []struct{ line, want string }{
+			{"CNI ADD, a meshed pod: ours <= 0.15x upstream's", "**met**"},
+			{"CNI ADD, an unmeshed pod (the skip path): ours <= 0.8x", "**met**"},
+			{"Binaries: ours (bin/proxy-init-cni) 14.0 MiB", "upstream's 25.0 MiB"},
+			{"| up-meshed-v4 |", "| 4 |"}, // the row, with its runs
+		} {
+			if l := lineWith(report, c.line); !strings.Contains(l, c.want) {
+				t.Errorf("line with %q is %q, want it to contain %q", c.line, l, c.want)
+			}
+		}
+		if strings.Contains(report, how) {
+			t.Errorf("report says %q though upstream was measured", how)
+		}
+	})
+
+	t.Run("not measured", func(t *testing.T) {
+		r := synthetic()
+		r.FrontEnds = []string{"validate", "explain", "cni"}
+		r.FrontEndsMissing = []string{"upstream's CNI plugin (linkerd-cni ADD): " + how}
+		var rows []Sample
+		for _, s := range r.FrontEndRows {
+			if !strings.HasPrefix(s.Key, "up-") {
+				rows = append(rows, s)
+			}
+		}
+		r.FrontEndRows, r.UpstreamCNIBinary = rows, nil
+		report := renderChecked(t, r)
+		if l := lineWith(report, "CNI ADD against upstream's linkerd-cni in the same run"); !strings.Contains(l, how) {
+			t.Errorf("goals line is %q, want it to say %q", l, how)
+		}
+		if !strings.Contains(report, "- upstream's CNI plugin (linkerd-cni ADD): "+how) {
+			t.Errorf("section 7 does not say %q", how)
+		}
+		for _, unwanted := range []string{"**upstream's linkerd-cni**", "ours <= 0.15x upstream's"} {
+			if strings.Contains(report, unwanted) {
+				t.Errorf("report contains %q without upstream's rows", unwanted)
+			}
+		}
+		if !strings.Contains(report, "**CNI ADD**") {
+			t.Error("report lost our CNI rows")
+		}
+	})
 }
 
 // TestReportFromCommitted redraws the committed report's results, which
@@ -198,19 +289,7 @@ func TestReportPartial(t *testing.T) {
 			if keep != "front" {
 				r.FrontEnds, r.FrontEndsMissing, r.FrontEndRows = nil, nil, nil
 			}
-			dir := t.TempDir()
-			if err := writeReport(&r, dir); err != nil {
-				t.Fatal(err)
-			}
-			b, err := os.ReadFile(filepath.Join(dir, "REPORT.md"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, bad := range []string{"<no value>", "%!", "NaN", "<nil>"} {
-				if strings.Contains(string(b), bad) {
-					t.Errorf("report contains %q", bad)
-				}
-			}
+			renderChecked(t, &r)
 		})
 	}
 }

@@ -35,13 +35,16 @@ type Results struct {
 	GoBench     []GoBench `json:"gobench"`
 	// 7: the front ends measured (their keys), those not in this build,
 	// and the section's rows.
-	FrontEnds        []string    `json:"front_ends,omitempty"`
-	FrontEndsMissing []string    `json:"front_ends_missing,omitempty"`
-	FrontEndRows     []Sample    `json:"front_end_rows,omitempty"`
-	Notes            []string    `json:"notes,omitempty"`
-	Errors           []string    `json:"errors,omitempty"`
-	Elapsed          Duration    `json:"elapsed"`
-	Sections         []TimeSpent `json:"sections"`
+	FrontEnds        []string `json:"front_ends,omitempty"`
+	FrontEndsMissing []string `json:"front_ends_missing,omitempty"`
+	FrontEndRows     []Sample `json:"front_end_rows,omitempty"`
+	// 7: the two CNI plugins' binaries, when their rows were measured.
+	CNIBinary         *Binary     `json:"cni_binary,omitempty"`
+	UpstreamCNIBinary *Binary     `json:"upstream_cni_binary,omitempty"`
+	Notes             []string    `json:"notes,omitempty"`
+	Errors            []string    `json:"errors,omitempty"`
+	Elapsed           Duration    `json:"elapsed"`
+	Sections          []TimeSpent `json:"sections"`
 }
 
 // TimeSpent is the wall time of one section of the run.

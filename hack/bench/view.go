@@ -39,10 +39,11 @@ type view struct {
 type goals struct {
 	VsNft, VsIptables, Scale, Datapath float64
 	RSSMiB, BinaryMiB                  float64
+	CNIMeshed, CNISkip                 float64
 }
 
 func newView(res *Results) *view {
-	v := &view{R: res, P: res.Params, Defaults: nat.DefaultConfig(), Goals: goals{goalVsNft, goalVsIptables, goalScale, goalDatapath, goalRSSMiB, goalBinaryMiB}}
+	v := &view{R: res, P: res.Params, Defaults: nat.DefaultConfig(), Goals: goals{goalVsNft, goalVsIptables, goalScale, goalDatapath, goalRSSMiB, goalBinaryMiB, goalCNIMeshed, goalCNISkip}}
 	v.Fresh = newFreshView(res)
 	v.Reapply = newReapplyView(res)
 	v.ExecFloor = v.Reapply.floor()
@@ -528,7 +529,19 @@ type frontView struct {
 	Apply, Validate, ExplainSim, ExplainLive, VerifyLive float64
 	// The CNI rows: ours by path from the node namespace, ADD meshed and
 	// ADD skipped.
-	CNIApply, CNIMeshed, CNISkip float64
+	CNIApply, CNIMeshed, CNISkip, CNIVersion float64
+	// Upstream's linkerd-cni in the same rounds, nil when not measured.
+	Upstream *upstreamCNIView
+}
+
+// upstreamCNIView is upstream's plugin beside ours: its rows above the
+// floor, the two goal ratios (computed here only) and both binaries.
+type upstreamCNIView struct {
+	Meshed, MeshedV4, Skip, Version float64
+	// ours / upstream's, medians above the floor, and of the minima.
+	MeshedRatio, MeshedRatioMin, SkipRatio, SkipRatioMin float64
+	Ours, Theirs                                         *Binary
+	Commit, Env                                          string
 }
 
 func newFrontView(res *Results) *frontView {
@@ -543,7 +556,17 @@ func newFrontView(res *Results) *frontView {
 	above := func(k string) float64 { return med(find(res.FrontEndRows, k)) - fl }
 	f.Apply, f.Validate = above("apply"), above("validate")
 	f.ExplainSim, f.ExplainLive, f.VerifyLive = above("explain-sim"), above("explain-live"), above("verify-live")
-	f.CNIApply, f.CNIMeshed, f.CNISkip = above("cni-apply"), above("cni-meshed"), above("cni-skip")
+	f.CNIApply, f.CNIMeshed, f.CNISkip, f.CNIVersion = above("cni-apply"), above("cni-meshed"), above("cni-skip"), above("cni-version")
+	if f.Measured["cni-upstream"] {
+		row := func(k string) *Sample { return find(res.FrontEndRows, k) }
+		floor := row("floor")
+		f.Upstream = &upstreamCNIView{
+			Meshed: above("up-meshed"), MeshedV4: above("up-meshed-v4"), Skip: above("up-skip"), Version: above("up-version"),
+			MeshedRatio: aboveRatio(row("cni-meshed"), row("up-meshed"), floor), MeshedRatioMin: aboveRatioMin(row("cni-meshed"), row("up-meshed"), floor),
+			SkipRatio: aboveRatio(row("cni-skip"), row("up-skip"), floor), SkipRatioMin: aboveRatioMin(row("cni-skip"), row("up-skip"), floor),
+			Ours: res.CNIBinary, Theirs: res.UpstreamCNIBinary, Commit: upstreamCNICommit, Env: upstreamCNIEnv,
+		}
+	}
 	return f
 }
 
