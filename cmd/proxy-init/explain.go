@@ -91,6 +91,11 @@ func (v *viewOptions) flow() (nat.Flow, error) {
 			}
 			f.Src = netip.AddrPortFrom(a, 0)
 		}
+		if f.Src.Addr().Is4In6() {
+			// Checked here, not left to Flow.Validate, whose error names
+			// no flag and would be reported as --to's.
+			return f, &nat.ConfigError{Flag: "--from", Value: v.from, Reason: "is an IPv4-mapped IPv6 address: give the IPv4 address"}
+		}
 		if f.Src.Addr().Is4() != f.Dst.Addr().Is4() {
 			return f, &nat.ConfigError{Flag: "--from", Value: v.from, Reason: "is not of the family of --to " + v.to}
 		}

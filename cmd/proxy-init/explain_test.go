@@ -94,6 +94,8 @@ func TestExplainBadInput(t *testing.T) {
 		{[]string{"--inbound", "--to", "[::ffff:192.0.2.2]:80"}, "--to"},
 		{[]string{"--inbound", "--to", "192.0.2.2:80", "--from", "2001:db8::1"}, "--from"},
 		{[]string{"--inbound", "--to", "192.0.2.2:80", "--from", "nowhere"}, "--from"},
+		{[]string{"--inbound", "--to", "[2001:db8::2]:80", "--from", "::ffff:192.0.2.1"}, "for --from"},
+		{[]string{"--inbound", "--to", "[2001:db8::2]:80", "--from", "[::ffff:192.0.2.1]:5"}, "for --from"},
 		{[]string{"--inbound", "--to", "192.0.2.2:80", "--as-uid", "1000"}, "--as-uid"},
 		{[]string{"--inbound", "--to", "192.0.2.2:80", "--oif", "eth0"}, "--oif"},
 		{[]string{"--outbound", "--to", "192.0.2.2:80", "--as-gid", "-2"}, "--as-gid"},
