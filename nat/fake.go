@@ -89,7 +89,7 @@ func (f *Fake) Apply(ctx context.Context, rs *Ruleset) (Outcome, error) {
 	if err := f.fail(OpCreateTable); err != nil {
 		return 0, err
 	}
-	if err := check(rs); err != nil {
+	if err := rs.CheckReferences(); err != nil {
 		return 0, err
 	}
 	f.tables = rs.clone()
@@ -111,7 +111,7 @@ func (f *Fake) Check(ctx context.Context, rs *Ruleset) error {
 	if err := f.fail(OpCreateTable); err != nil {
 		return err
 	}
-	return check(rs)
+	return rs.CheckReferences()
 }
 
 // Live returns a copy of the fake's tables.
@@ -232,52 +232,6 @@ func (s fakeSysctl) Set(v int) error {
 }
 
 func (s fakeSysctl) Close() error { return nil }
-
-// check refuses what the kernel would refuse of a well-formed plan gone
-// wrong: a lookup of a set or a jump to a chain that its table lacks.
-func check(rs *Ruleset) error {
-	for _, t := range rs.Tables {
-		for _, c := range t.Chains {
-			for _, r := range c.Rules {
-				for _, name := range references(r) {
-					if name.set && t.Set(name.name) == nil || !name.set && t.Chain(name.name) == nil {
-						return NewKernelError(OpAddRule, KindOther, fmt.Errorf("add rule %s %s %s %q: %s %s does not exist: %w",
-							t.Family, t.Name, c.Name, r.Comment(), name.kind(), name.name, fs.ErrNotExist))
-					}
-				}
-			}
-		}
-	}
-	return nil
-}
-
-type ref struct {
-	set  bool
-	name string
-}
-
-func (r ref) kind() string {
-	if r.set {
-		return "set"
-	}
-	return "chain"
-}
-
-func references(r *Rule) []ref {
-	var out []ref
-	for _, m := range r.Matches {
-		switch m := m.(type) {
-		case DPortInSet:
-			out = append(out, ref{true, m.Set})
-		case AddrInSet:
-			out = append(out, ref{true, m.Set})
-		}
-	}
-	if j, ok := r.Verdict.(Jump); ok {
-		out = append(out, ref{false, j.Chain})
-	}
-	return out
-}
 
 // clone copies the model deeply enough that neither side's later changes
 // reach the other (element keys are never modified in place, so they are

@@ -130,3 +130,38 @@ func TestKernelTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelDanglingReferenceIsNotAMissingFeature: a rule that looks up a
+// set or jumps to a chain its table lacks (a hand-made or altered Ruleset)
+// is refused as the Fake refuses it, not with the kernel's ENOENT, which
+// would read as a missing expression module (IsMissingFeature, the
+// CONFIG_NFT_REDIR hint); Apply and Check change nothing.
+func TestKernelDanglingReferenceIsNotAMissingFeature(t *testing.T) {
+	cfg := nat.DefaultConfig()
+	cfg.OutboundPortsToIgnore = []nat.PortRange{{First: 443, Last: 443}}
+	noSet := nattest.MustPlan(t, cfg)
+	noSet.Tables[1].Sets = nil
+	noChain := nattest.MustPlan(t, cfg)
+	noChain.Tables[0].Chains = noChain.Tables[0].Chains[1:] // PROXY_INIT_REDIRECT, PREROUTING's jump target
+	for name, rs := range map[string]*nat.Ruleset{"missing set": noSet, "missing chain": noChain} {
+		for _, existing := range []bool{false, true} {
+			ns := testns.New(t)
+			c := kernel.OpenClient(t, ns)
+			if existing {
+				kernel.MustApply(t, c, nattest.MustPlan(t, nat.DefaultConfig()))
+			}
+			before := snapshotRuleset(t, ns)
+			_, applyErr := c.Apply(t.Context(), rs)
+			checkErr := c.Check(t.Context(), rs)
+			_, fakeErr := nat.NewFake().Apply(t.Context(), rs)
+			for what, err := range map[string]error{"apply": applyErr, "check": checkErr} {
+				if err == nil || nat.IsMissingFeature(err) || nat.OpOf(err) != nat.OpAddRule || !errors.Is(err, os.ErrNotExist) || err.Error() != fakeErr.Error() {
+					t.Errorf("%s, existing=%v: %s: %v (missing feature: %v); want the Fake's refusal %v", name, existing, what, err, nat.IsMissingFeature(err), fakeErr)
+				}
+			}
+			if after := snapshotRuleset(t, ns); after != before {
+				t.Errorf("%s, existing=%v: a refused ruleset changed the kernel's:\n%s", name, existing, nat.Diff(before, after))
+			}
+		}
+	}
+}
