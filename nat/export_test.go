@@ -63,3 +63,12 @@ func golden(t *testing.T, name, got string) {
 		t.Fatalf("%s differs from golden (- golden, + got):\n%s", name, d)
 	}
 }
+
+// FakeLocked reports whether f's lock is held (by the caller's call).
+func FakeLocked(f *Fake) bool {
+	if f.mu.TryLock() {
+		f.mu.Unlock()
+		return false
+	}
+	return true
+}

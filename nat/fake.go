@@ -165,6 +165,8 @@ func (f *Fake) IPv6Available() bool { return !f.NoIPv6 }
 
 // LegacyNATPresent is LegacyNAT.
 func (f *Fake) LegacyNATPresent(ctx context.Context) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.fail(OpProbe); err != nil {
 		return false, err
 	}
@@ -174,11 +176,11 @@ func (f *Fake) LegacyNATPresent(ctx context.Context) (bool, error) {
 // OpenCloseWait opens the fake's close-wait sysctl; writing it sets
 // CloseWait.
 func (f *Fake) OpenCloseWait(ctx context.Context) (Sysctl, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.fail(OpSysctl); err != nil {
 		return nil, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.NoConntrack {
 		return nil, fmt.Errorf("open sysctl net.netfilter.nf_conntrack_tcp_timeout_close_wait: %w", fs.ErrNotExist)
 	}
@@ -187,11 +189,11 @@ func (f *Fake) OpenCloseWait(ctx context.Context) (Sysctl, error) {
 
 // BaseChains lists our installed base chains, then Foreign.
 func (f *Fake) BaseChains(ctx context.Context) ([]BaseChain, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.fail(OpRead); err != nil {
 		return nil, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	var out []BaseChain
 	if f.tables != nil {
 		for _, t := range f.tables.Tables {
@@ -210,11 +212,11 @@ func (f *Fake) Route(ctx context.Context, dst netip.Addr, uid int64) (Route, err
 	if err := ctx.Err(); err != nil {
 		return Route{}, err
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if err := f.fail(OpProbe); err != nil {
 		return Route{}, err
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if r, ok := f.Routes[dst]; ok {
 		r.Dst = dst
 		return r, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"net/netip"
 	"testing"
 
 	. "github.com/proxy-init/netlink-native/nat"
@@ -65,5 +66,33 @@ func TestFake(t *testing.T) {
 	}}
 	if _, err := e.Live(ctx); !IsPermission(err) {
 		t.Fatalf("injected failure: %v", err)
+	}
+}
+
+// TestFakeFailIsCalledLocked: Fail is called with the fake locked, as its
+// doc says, by every method that asks it, so that a Fail func shared by
+// goroutines using one fake needs no lock of its own.
+func TestFakeFailIsCalledLocked(t *testing.T) {
+	ctx := context.Background()
+	f := &Fake{}
+	var unlocked []Op
+	f.Fail = func(op Op) error {
+		if !FakeLocked(f) {
+			unlocked = append(unlocked, op)
+		}
+		return nil
+	}
+	rs := MustPlan(t, DefaultConfig())
+	f.Apply(ctx, rs)
+	f.Check(ctx, rs)
+	f.Live(ctx)
+	f.Verify(ctx, rs)
+	f.LegacyNATPresent(ctx)
+	f.OpenCloseWait(ctx)
+	f.BaseChains(ctx)
+	f.Route(ctx, netip.MustParseAddr("192.0.2.1"), NoID)
+	f.Remove(ctx)
+	if len(unlocked) != 0 {
+		t.Fatalf("Fail called without the lock for %v", unlocked)
 	}
 }
