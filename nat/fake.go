@@ -189,6 +189,9 @@ func (f *Fake) OpenCloseWait(ctx context.Context) (Sysctl, error) {
 
 // BaseChains lists our installed base chains, then Foreign.
 func (f *Fake) BaseChains(ctx context.Context) ([]BaseChain, error) {
+	if err := ctx.Err(); err != nil { // a read, as the kernel's
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.fail(OpRead); err != nil {

@@ -96,3 +96,20 @@ func TestFakeFailIsCalledLocked(t *testing.T) {
 		t.Fatalf("Fail called without the lock for %v", unlocked)
 	}
 }
+
+// TestFakeReadsHonourAnEndedContext: the fake's reads stop at an ended
+// context, as *kernel.Client's do (its Live, Verify, BaseChains, Route).
+func TestFakeReadsHonourAnEndedContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f := &Fake{}
+	_, errLive := f.Live(ctx)
+	_, errVerify := f.Verify(ctx, MustPlan(t, DefaultConfig()))
+	_, errChains := f.BaseChains(ctx)
+	_, errRoute := f.Route(ctx, netip.MustParseAddr("192.0.2.1"), NoID)
+	for name, err := range map[string]error{"Live": errLive, "Verify": errVerify, "BaseChains": errChains, "Route": errRoute} {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with an ended context: %v", name, err)
+		}
+	}
+}
