@@ -241,3 +241,16 @@ func TestRunOnTheFake(t *testing.T) {
 		}
 	})
 }
+
+// TestSimulateOnlyWithApply: Simulate with another operation is a
+// configuration error that errors.Is matches with ErrSimulateOp, and
+// nothing is touched.
+func TestSimulateOnlyWithApply(t *testing.T) {
+	for _, op := range []pod.Op{pod.Remove, pod.Verify, pod.Show, pod.Inspect, pod.Check} {
+		f := nat.NewFake()
+		_, err := pod.Run(context.Background(), pod.Request{Op: op, Config: nat.DefaultConfig(), Simulate: true, Engine: f})
+		if !nat.IsConfig(err) || !errors.Is(err, pod.ErrSimulateOp) || f.Writes != 0 {
+			t.Errorf("%v with Simulate: %v (config: %v, is ErrSimulateOp: %v)", op, err, nat.IsConfig(err), errors.Is(err, pod.ErrSimulateOp))
+		}
+	}
+}

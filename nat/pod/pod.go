@@ -187,7 +187,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 	}
 	if req.Simulate {
 		if req.Op != Apply {
-			return rep, &nat.ConfigError{Flag: "--simulate", Value: req.Op.String(), Reason: ErrSimulateOp.Error() + "; " + req.Op.String() + " with it would not be a dry run"}
+			return rep, &nat.ConfigError{Flag: "--simulate", Value: req.Op.String(), Reason: ErrSimulateOp.Error() + "; " + req.Op.String() + " with it would not be a dry run", Err: ErrSimulateOp}
 		}
 		if req.Flow != nil {
 			return rep, rep.explain(rep.Plan, *req.Flow)
