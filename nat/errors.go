@@ -121,6 +121,9 @@ func kindOf(err error) Kind {
 func hint(op Op, kind Kind) string {
 	switch kind {
 	case KindPermission:
+		if op == OpOpenNamespace {
+			return "opening the namespace file needs read access to it; /proc/PID/ns/net of another user's process also needs CAP_SYS_PTRACE"
+		}
 		if op == OpEnterNamespace {
 			return "entering another network namespace with --netns needs CAP_SYS_ADMIN (setns) besides CAP_NET_ADMIN; run inside the pod's namespace instead to need CAP_NET_ADMIN only"
 		}

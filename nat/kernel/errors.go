@@ -66,6 +66,11 @@ func kind(op nat.Op, err error) nat.Kind {
 	case errors.Is(err, unix.EPERM):
 		return nat.KindPermission
 	case errors.Is(err, unix.EACCES):
+		if op == nat.OpOpenNamespace {
+			// The file's mode, or the ptrace check that guards another
+			// user's /proc/PID/ns/net: not a security module's policy.
+			return nat.KindPermission
+		}
 		return nat.KindDenied
 	case errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.EMSGSIZE):
 		return nat.KindTooLarge

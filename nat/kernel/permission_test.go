@@ -4,6 +4,7 @@ package kernel_test
 
 import (
 	"errors"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -21,6 +22,12 @@ import (
 // message, so fn meets the refusal a process without NET_ADMIN meets.
 func withoutNetAdmin(t *testing.T, fn func()) {
 	t.Helper()
+	withoutCaps(t, fn, unix.CAP_NET_ADMIN)
+}
+
+// withoutCaps is withoutNetAdmin for any effective capabilities.
+func withoutCaps(t *testing.T, fn func(), caps ...uint) {
+	t.Helper()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -32,7 +39,9 @@ func withoutNetAdmin(t *testing.T, fn func()) {
 			return // still locked: the thread is retired
 		}
 		saved := data
-		data[0].Effective &^= 1 << unix.CAP_NET_ADMIN
+		for _, c := range caps {
+			data[0].Effective &^= 1 << c
+		}
 		if err := unix.Capset(&hdr, &data[0]); err != nil {
 			t.Errorf("capset: %v", err)
 			return
@@ -64,4 +73,25 @@ func TestKernelPermissionIsClassified(t *testing.T) {
 	}
 	// The same client works once the capability is back.
 	kernel.MustApply(t, c, rs)
+}
+
+// TestKernelUnreadableNamespaceFileIsPermission: a namespace path the
+// process may not open (EACCES from the file's mode, or from the ptrace
+// check on another user's /proc/PID/ns/net) is a permission error of the
+// open-namespace step, with a hint about access to the file; it is not
+// called a security module's denial, which EACCES means for netlink.
+func TestKernelUnreadableNamespaceFileIsPermission(t *testing.T) {
+	nattest.RequireRoot(t)
+	path := t.TempDir() + "/netns"
+	if err := os.WriteFile(path, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	withoutCaps(t, func() {
+		_, err = kernel.Open(t.Context(), kernel.AtPath(path), kernel.Options{})
+	}, unix.CAP_DAC_OVERRIDE, unix.CAP_DAC_READ_SEARCH)
+	if !errors.Is(err, unix.EACCES) || nat.OpOf(err) != nat.OpOpenNamespace || !nat.IsPermission(err) || nat.IsDeniedByPolicy(err) ||
+		strings.Contains(err.Error(), "security module") || strings.Contains(err.Error(), "CAP_NET_ADMIN") {
+		t.Fatalf("open of an unreadable namespace file: %v (op %v, permission %v, denied by policy %v)", err, nat.OpOf(err), nat.IsPermission(err), nat.IsDeniedByPolicy(err))
+	}
 }
