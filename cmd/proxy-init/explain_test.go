@@ -6,6 +6,7 @@ import (
 	"flag"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -168,6 +169,10 @@ func TestREADMEGenerated(t *testing.T) {
 		}
 		bodyStart := i + argEnd + 5 + fence + 1
 		args := strings.Fields(s[i+len(begin) : i+argEnd])
+		if !slices.Contains(args, "--simulate") {
+			// runHere acts in this process's namespace, the host's.
+			t.Fatalf("README.md's generated block runs proxy-init %s without --simulate: it would act on the host's namespace", strings.Join(args, " "))
+		}
 		r := runHere(args...)
 		if r.code != 0 {
 			t.Fatalf("proxy-init %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
