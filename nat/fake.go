@@ -14,8 +14,9 @@ import (
 // an Engine (a CNI plugin, an operator, nat/pod itself) can be tested
 // without root. Its zero value is an empty namespace with IPv6.
 //
-// It checks what the kernel checks that a plan could get wrong: every set a
-// rule looks up and every chain it jumps to must exist in its table.
+// It refuses what *kernel.Client refuses of a Ruleset a plan could not
+// produce (Ruleset.Validate: a table not ours, a rule whose set or jump
+// target is missing), with the same errors.
 // Counters stay zero.
 type Fake struct {
 	mu     sync.Mutex
@@ -89,7 +90,7 @@ func (f *Fake) Apply(ctx context.Context, rs *Ruleset) (Outcome, error) {
 	if err := f.fail(OpCreateTable); err != nil {
 		return 0, err
 	}
-	if err := rs.CheckReferences(); err != nil {
+	if err := rs.Validate(); err != nil {
 		return 0, err
 	}
 	f.tables = rs.clone()
@@ -111,7 +112,7 @@ func (f *Fake) Check(ctx context.Context, rs *Ruleset) error {
 	if err := f.fail(OpCreateTable); err != nil {
 		return err
 	}
-	return rs.CheckReferences()
+	return rs.Validate()
 }
 
 // Live returns a copy of the fake's tables.

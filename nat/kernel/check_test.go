@@ -165,3 +165,38 @@ func TestKernelDanglingReferenceIsNotAMissingFeature(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelForeignTableIsRefused: a Ruleset naming a table that is not
+// ours (another name, such as iptables-nft's ip nat, another family, or a
+// family twice) is refused by Apply and Check before anything is sent, as
+// the Fake refuses it: the kernel would otherwise create that table, or
+// add our chains and rules to iptables-nft's, and Live, Verify and Remove,
+// which see only our tables, would never show or remove it.
+func TestKernelForeignTableIsRefused(t *testing.T) {
+	bad := map[string]func(rs *nat.Ruleset){
+		"another name":       func(rs *nat.Ruleset) { rs.Tables[0].Name = "foo" },
+		"iptables-nft's":     func(rs *nat.Ruleset) { rs.Tables[0].Name = "nat" },
+		"the inet family":    func(rs *nat.Ruleset) { rs.Tables[1].Family = 1 },
+		"ip twice":           func(rs *nat.Ruleset) { rs.Tables[1].Family = nat.IPv4 },
+		"ip6 with ip's name": func(rs *nat.Ruleset) { rs.Tables[1].Name = "proxy_init6" },
+	}
+	for name, mutate := range bad {
+		rs := nattest.MustPlan(t, nat.DefaultConfig())
+		mutate(rs)
+		ns := testns.New(t)
+		ns.Run(t, "iptables-nft", "-t", "nat", "-A", "OUTPUT", "-p", "tcp", "--dport", "99", "-j", "RETURN")
+		c := kernel.OpenClient(t, ns)
+		before := snapshotRuleset(t, ns)
+		_, applyErr := c.Apply(t.Context(), rs)
+		checkErr := c.Check(t.Context(), rs)
+		_, fakeErr := nat.NewFake().Apply(t.Context(), rs)
+		for what, err := range map[string]error{"apply": applyErr, "check": checkErr} {
+			if err == nil || nat.OpOf(err) != nat.OpCreateTable || fakeErr == nil || err.Error() != fakeErr.Error() {
+				t.Errorf("%s: %s: %v; want the Fake's refusal %v", name, what, err, fakeErr)
+			}
+		}
+		if after := snapshotRuleset(t, ns); after != before {
+			t.Errorf("%s: a refused ruleset changed the kernel's:\n%s", name, nat.Diff(before, after))
+		}
+	}
+}

@@ -151,9 +151,10 @@ const maxAttempts = 20
 // conditional on the ruleset generation read, and is retried if someone
 // else committed in between.
 func (c *Client) Apply(ctx context.Context, rs *nat.Ruleset) (nat.Outcome, error) {
-	// Before the kernel, whose ENOENT for a missing set or chain would read
-	// as a missing expression module.
-	if err := rs.CheckReferences(); err != nil {
+	// Before the kernel: it would create a table not ours (which Remove
+	// never sees), and its ENOENT for a missing set or chain would read as
+	// a missing expression module.
+	if err := rs.Validate(); err != nil {
 		return 0, err
 	}
 	c.mu.Lock()
@@ -198,7 +199,7 @@ func (c *Client) Apply(ctx context.Context, rs *nat.Ruleset) (nat.Outcome, error
 // message, so the kernel processes and validates every message, reports
 // any refusal, and aborts, as nft --check does.
 func (c *Client) Check(ctx context.Context, rs *nat.Ruleset) error {
-	if err := rs.CheckReferences(); err != nil { // as Apply
+	if err := rs.Validate(); err != nil { // as Apply
 		return err
 	}
 	c.mu.Lock()

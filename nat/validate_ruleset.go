@@ -1,0 +1,75 @@
+package nat
+
+import (
+	"fmt"
+	"io/fs"
+)
+
+// Validate reports what both engines (*kernel.Client, *Fake) refuse of a
+// Ruleset before anything is sent, which no plan has but a hand-made or
+// altered Ruleset may:
+//
+//   - a table that is not ours (a name other than TableName, a family other
+//     than ip and ip6, or a family twice): the kernel would create or change
+//     it, and Live, Verify and Remove, which see only our tables, would
+//     never show or remove it. A *KernelError of OpCreateTable, KindOther.
+//   - a rule that looks up a set or jumps to a chain its table lacks. The
+//     kernel refuses it with ENOENT, the errno it also gives for a missing
+//     expression module, so it would be misreported as a missing kernel
+//     feature. A *KernelError of OpAddRule, KindOther, matching
+//     fs.ErrNotExist.
+func (rs *Ruleset) Validate() error {
+	seen := map[Family]bool{}
+	for _, t := range rs.Tables {
+		if t.Name != TableName || (t.Family != IPv4 && t.Family != IPv6) || seen[t.Family] {
+			fam := t.Family.String()
+			if t.Family != IPv4 && t.Family != IPv6 {
+				fam = fmt.Sprintf("family %d", t.Family)
+			}
+			return NewKernelError(OpCreateTable, KindOther, fmt.Errorf("create table %s %s: not one of ours (one table %s in each of ip and ip6): an engine touches no other table",
+				fam, t.Name, TableName))
+		}
+		seen[t.Family] = true
+	}
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			for _, r := range c.Rules {
+				for _, name := range references(r) {
+					if name.set && t.Set(name.name) == nil || !name.set && t.Chain(name.name) == nil {
+						return NewKernelError(OpAddRule, KindOther, fmt.Errorf("add rule %s %s %s %q: %s %s does not exist: %w",
+							t.Family, t.Name, c.Name, r.Comment(), name.kind(), name.name, fs.ErrNotExist))
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type ref struct {
+	set  bool
+	name string
+}
+
+func (r ref) kind() string {
+	if r.set {
+		return "set"
+	}
+	return "chain"
+}
+
+func references(r *Rule) []ref {
+	var out []ref
+	for _, m := range r.Matches {
+		switch m := m.(type) {
+		case DPortInSet:
+			out = append(out, ref{true, m.Set})
+		case AddrInSet:
+			out = append(out, ref{true, m.Set})
+		}
+	}
+	if j, ok := r.Verdict.(Jump); ok {
+		out = append(out, ref{false, j.Chain})
+	}
+	return out
+}
