@@ -3,6 +3,7 @@ package nat
 import (
 	"fmt"
 	"io/fs"
+	"slices"
 )
 
 // Validate reports what both engines (*kernel.Client, *Fake) refuse of a
@@ -18,6 +19,10 @@ import (
 //     expression module, so it would be misreported as a missing kernel
 //     feature. A *KernelError of OpAddRule, KindOther, matching
 //     fs.ErrNotExist.
+//   - a set or rule that has no kernel encoding: one read back that is not
+//     ours (Unrecognised set, as Live returns a foreign rule), a rule
+//     without a verdict or with a nil match. A *KernelError of OpCreateSet
+//     or OpAddRule, KindOther.
 func (rs *Ruleset) Validate() error {
 	seen := map[Family]bool{}
 	for _, t := range rs.Tables {
@@ -32,8 +37,20 @@ func (rs *Ruleset) Validate() error {
 		seen[t.Family] = true
 	}
 	for _, t := range rs.Tables {
+		for _, st := range t.Sets {
+			if st.Unrecognised != "" {
+				return NewKernelError(OpCreateSet, KindOther, fmt.Errorf("create set %s %s %s: not a set proxy-init creates (%s), so it has no encoding to install", t.Family, t.Name, st.Name, st.Unrecognised))
+			}
+		}
 		for _, c := range t.Chains {
 			for _, r := range c.Rules {
+				if r.Unrecognised != "" || r.Verdict == nil || slices.Contains(r.Matches, nil) {
+					what := "a rule without a verdict or with a nil match"
+					if r.Unrecognised != "" {
+						what = "a rule proxy-init does not write (" + r.Unrecognised + ")"
+					}
+					return NewKernelError(OpAddRule, KindOther, fmt.Errorf("add rule %s %s %s: %s has no encoding to install", t.Family, t.Name, c.Name, what))
+				}
 				for _, name := range references(r) {
 					if name.set && t.Set(name.name) == nil || !name.set && t.Chain(name.name) == nil {
 						return NewKernelError(OpAddRule, KindOther, fmt.Errorf("add rule %s %s %s %q: %s %s does not exist: %w",

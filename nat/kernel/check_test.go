@@ -200,3 +200,38 @@ func TestKernelForeignTableIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelUnencodableRulesetIsRefusedAsByTheFake: what Live returns of a
+// rule or set proxy-init does not write (Unrecognised), and a rule without
+// a verdict, cannot be installed; Apply and Check refuse it as the Fake
+// does, which used to store it, so that a user's "read back, apply again"
+// tested on the Fake would not pass there and fail on the kernel.
+func TestKernelUnencodableRulesetIsRefusedAsByTheFake(t *testing.T) {
+	for name, mutate := range map[string]func(rs *nat.Ruleset){
+		"unrecognised rule": func(rs *nat.Ruleset) {
+			c := rs.Tables[0].Chain(nat.ChainOutput)
+			c.Rules = append(c.Rules, &nat.Rule{Unrecognised: "meta skuid 1000 return"})
+		},
+		"rule without a verdict": func(rs *nat.Ruleset) { rs.Tables[1].Chain(nat.ChainOutput).Rules[0].Verdict = nil },
+		"unrecognised set": func(rs *nat.Ruleset) {
+			rs.Tables[0].Sets = append(rs.Tables[0].Sets, &nat.Set{Name: "theirs", Unrecognised: "key type mark"})
+		},
+	} {
+		rs := nattest.MustPlan(t, nat.DefaultConfig())
+		mutate(rs)
+		ns := testns.New(t)
+		c := kernel.OpenClient(t, ns)
+		_, applyErr := c.Apply(t.Context(), rs)
+		checkErr := c.Check(t.Context(), rs)
+		fake := nat.NewFake()
+		_, fakeErr := fake.Apply(t.Context(), rs)
+		for what, err := range map[string]error{"apply": applyErr, "check": checkErr} {
+			if err == nil || fakeErr == nil || err.Error() != fakeErr.Error() {
+				t.Errorf("%s: %s: %v; want the Fake's refusal %v", name, what, err, fakeErr)
+			}
+		}
+		if fake.Writes != 0 || ns.Ruleset(t) != "" {
+			t.Errorf("%s: a refused ruleset was stored (fake writes %d) or installed:\n%s", name, fake.Writes, ns.Ruleset(t))
+		}
+	}
+}
