@@ -11,20 +11,20 @@ import (
 type Op int
 
 const (
-	OpOther            Op = iota
-	OpOpenNamespace       // opening the target namespace's file
-	OpEnterNamespace      // entering the target namespace (setns)
-	OpOpenSocket          // opening the netfilter netlink socket
-	OpRead                // reading tables, sets, chains, rules or the generation
-	OpStartTransaction    // the kernel refused the whole batch at its start
-	OpCreateTable         // a message of the batch: create a table
-	OpDeleteTable         // delete a table
-	OpCreateSet           // create a set
-	OpAddElements         // add set elements
-	OpCreateChain         // create a chain
-	OpAddRule             // add a rule
-	OpSysctl              // open or write a sysctl of the namespace
-	OpProbe               // read what the namespace has (IPv6, legacy iptables)
+	OpOther            Op = iota // a step outside the ones below (a wrapped error of unknown origin)
+	OpOpenNamespace              // opening the target namespace's file
+	OpEnterNamespace             // entering the target namespace (setns)
+	OpOpenSocket                 // opening the netfilter netlink socket
+	OpRead                       // reading tables, sets, chains, rules or the generation
+	OpStartTransaction           // the kernel refused the whole batch at its start
+	OpCreateTable                // a message of the batch: create a table
+	OpDeleteTable                // delete a table
+	OpCreateSet                  // create a set
+	OpAddElements                // add set elements
+	OpCreateChain                // create a chain
+	OpAddRule                    // add a rule
+	OpSysctl                     // open or write a sysctl of the namespace
+	OpProbe                      // read what the namespace has (IPv6, legacy iptables)
 )
 
 var opNames = [...]string{"other", "open namespace", "enter namespace", "open socket", "read",
@@ -42,12 +42,12 @@ func (o Op) String() string {
 type Kind int
 
 const (
-	KindOther          Kind = iota
-	KindPermission          // EPERM: a capability is missing
-	KindDenied              // EACCES: a security module (SELinux, AppArmor) refused
-	KindMissingFeature      // the kernel lacks what the step needs (module, config option)
-	KindTooLarge            // the kernel refused the batch's size (ENOBUFS, EMSGSIZE)
-	KindConflict            // other writers kept changing the ruleset
+	KindOther          Kind = iota // none of the reasons below: the message and the cause say what happened
+	KindPermission                 // EPERM: a capability is missing
+	KindDenied                     // EACCES: a security module (SELinux, AppArmor) refused
+	KindMissingFeature             // the kernel lacks what the step needs (module, config option)
+	KindTooLarge                   // the kernel refused the batch's size (ENOBUFS, EMSGSIZE)
+	KindConflict                   // other writers kept changing the ruleset
 )
 
 // KernelError is a failure of the kernel or the system, explained in words a
