@@ -17,6 +17,7 @@ func Adopt(t testing.TB, pod, peer *os.File, podAddr4, podAddr6, peerAddr4, peer
 		t:         t,
 		names:     [2]string{"adopted-pod", "adopted-peer"},
 		files:     [2]*os.File{pod, peer},
+		adopted:   true,
 		PodAddr4:  podAddr4,
 		PodAddr6:  podAddr6,
 		PeerAddr4: peerAddr4,

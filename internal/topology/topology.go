@@ -51,6 +51,9 @@ type Topology struct {
 	t     testing.TB // nil when made by Create
 	names [2]string
 	files [2]*os.File
+	// adopted: the namespaces belong to the caller of Adopt; Close leaves
+	// them alone.
+	adopted bool
 
 	// Addresses on the veth ends (documentation ranges, so nothing on a
 	// real network can be reached by mistake).
@@ -151,6 +154,9 @@ func New(t testing.TB) *Topology {
 // takes the veth pair with them. Deleting a namespace that is not there
 // (a failure half-way) is not an error.
 func (tp *Topology) Close() error {
+	if tp.adopted {
+		return nil
+	}
 	for i, f := range tp.files {
 		if f != nil {
 			f.Close()
