@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
@@ -115,9 +114,9 @@ func TestSetElementsRoundTrip(t *testing.T) {
 		}
 	}
 	for _, s := range sets {
-		var elems []nftables.SetElement
+		var elems []nfnl.Element
 		for key, end := range nfnl.IntervalElements(len(s.Elements), func(i int) ([]byte, []byte) { return s.Elements[i].First, s.Elements[i].Last }) {
-			elems = append(elems, nftables.SetElement{Key: append([]byte(nil), key...), IntervalEnd: end})
+			elems = append(elems, nfnl.Element{Key: append([]byte(nil), key...), End: end})
 		}
 		// The kernel dumps interval sets in reverse order.
 		for i, j := 0, len(elems)-1; i < j; i, j = i+1, j-1 {

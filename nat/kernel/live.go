@@ -5,7 +5,7 @@ package kernel
 import (
 	"bytes"
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
@@ -53,7 +53,7 @@ func readTable(conn *nftables.Conn, sock *nfnl.Socket, fam nat.Family) (*nat.Tab
 		return nil, fmt.Errorf("list sets: %w", err)
 	}
 	for _, ns := range sets {
-		s, err := readSet(conn, ns)
+		s, err := readSet(sock, fam, ns)
 		if err != nil {
 			return nil, err
 		}
@@ -104,7 +104,7 @@ func hookName(h nftables.ChainHook) string {
 	return fmt.Sprintf("hook%d", h)
 }
 
-func readSet(conn *nftables.Conn, ns *nftables.Set) (*nat.Set, error) {
+func readSet(sock *nfnl.Socket, fam nat.Family, ns *nftables.Set) (*nat.Set, error) {
 	s := &nat.Set{Name: ns.Name}
 	switch ns.KeyType.GetNFTMagic() {
 	case nftables.TypeInetService.GetNFTMagic():
@@ -122,9 +122,11 @@ func readSet(conn *nftables.Conn, ns *nftables.Set) (*nat.Set, error) {
 	if s.Unrecognised != "" {
 		return s, nil
 	}
-	elems, err := conn.GetSetElements(ns)
+	// Our own dump, not conn.GetSetElements: see nfnl.SetElements for the
+	// seconds that saves on a large set.
+	elems, err := sock.SetElements(uint8(fam), nat.TableName, ns.Name)
 	if err != nil {
-		return nil, fmt.Errorf("list elements of set %s: %w", ns.Name, err)
+		return nil, err
 	}
 	s.Elements, s.Unrecognised = intervalsFromElements(elems, s.Key.KeyLen())
 	return s, nil
@@ -132,12 +134,19 @@ func readSet(conn *nftables.Conn, ns *nftables.Set) (*nat.Set, error) {
 
 // intervalsFromElements inverts nfnl.IntervalElements: starts and end markers, in any
 // order, back into inclusive ranges.
-func intervalsFromElements(elems []nftables.SetElement, keyLen int) ([]nat.Interval, string) {
-	sort.Slice(elems, func(i, j int) bool {
-		if c := bytes.Compare(elems[i].Key, elems[j].Key); c != 0 {
-			return c < 0
+func intervalsFromElements(elems []nfnl.Element, keyLen int) ([]nat.Interval, string) {
+	slices.SortFunc(elems, func(a, b nfnl.Element) int {
+		if c := bytes.Compare(a.Key, b.Key); c != 0 {
+			return c
 		}
-		return elems[i].IntervalEnd // an end marker sorts before a start at the same key
+		// an end marker sorts before a start at the same key
+		switch {
+		case a.End == b.End:
+			return 0
+		case a.End:
+			return -1
+		}
+		return 1
 	})
 	var out []nat.Interval
 	var open []byte
@@ -146,10 +155,10 @@ func intervalsFromElements(elems []nftables.SetElement, keyLen int) ([]nat.Inter
 			return nil, fmt.Sprintf("element of %d bytes in a set of %d-byte keys", len(e.Key), keyLen)
 		}
 		switch {
-		case e.IntervalEnd && open != nil:
+		case e.End && open != nil:
 			out = append(out, nat.Interval{First: open, Last: decrement(e.Key)})
 			open = nil
-		case e.IntervalEnd:
+		case e.End:
 			// the end marker at zero that precedes the first range
 		case open != nil:
 			return nil, "two range starts without an end between them"
