@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -26,6 +27,16 @@ func (r *Ruleset) Render() string {
 // lists a fresh install.
 func (r *Ruleset) Listing(withCounters bool) string {
 	var b strings.Builder
+	// Grown once to about the final size: a listing of large sets is
+	// megabytes, and growing it by doubling copies it several times.
+	size := 1024
+	for _, t := range r.Tables {
+		size += 1024
+		for _, s := range t.Sets {
+			size += len(s.Elements) * s.Key.elementWidth()
+		}
+	}
+	b.Grow(size)
 	for _, t := range r.Tables {
 		t.write(&b, withCounters)
 	}
@@ -58,6 +69,7 @@ func (t *Table) write(b *strings.Builder, withCounters bool) {
 			// identical to "nft list ruleset" for sets of any size.
 			perLine := s.Key.elementsPerLine()
 			b.WriteString("\t\telements = { ")
+			var text []byte
 			for i, e := range s.Elements {
 				if i > 0 {
 					if i%perLine == 0 {
@@ -66,7 +78,8 @@ func (t *Table) write(b *strings.Builder, withCounters bool) {
 						b.WriteString(", ")
 					}
 				}
-				b.WriteString(s.Key.format(e))
+				text = s.Key.appendFormat(text[:0], e)
+				b.Write(text)
 			}
 			b.WriteString(" }\n")
 		}
@@ -116,6 +129,18 @@ func (k KeyType) elementsPerLine() int {
 	return 5
 }
 
+// elementWidth is about the length of an element in a listing, with its
+// separator: a single port, a /24, a /64.
+func (k KeyType) elementWidth() int {
+	switch k {
+	case KeyIPv4:
+		return 18
+	case KeyIPv6:
+		return 30
+	}
+	return 8
+}
+
 // KeyLen is the length in bytes of the set's keys.
 func (k KeyType) KeyLen() int {
 	switch k {
@@ -129,22 +154,30 @@ func (k KeyType) KeyLen() int {
 
 // format prints an element as nft does: a single value, a prefix when the
 // range is exactly one, otherwise first-last.
-func (k KeyType) format(e Interval) string {
+func (k KeyType) format(e Interval) string { return string(k.appendFormat(nil, e)) }
+
+// appendFormat appends format's text to dst: listing a set of 32768
+// elements then costs no allocation per element.
+func (k KeyType) appendFormat(dst []byte, e Interval) []byte {
 	if k == KeyPort {
 		first, last := binary.BigEndian.Uint16(e.First), binary.BigEndian.Uint16(e.Last)
-		return PortRange{first, last}.String()
+		dst = strconv.AppendUint(dst, uint64(first), 10)
+		if first == last {
+			return dst
+		}
+		return strconv.AppendUint(append(dst, '-'), uint64(last), 10)
 	}
 	first, _ := netip.AddrFromSlice(e.First)
 	last, _ := netip.AddrFromSlice(e.Last)
 	if first == last {
-		return first.String()
+		return first.AppendTo(dst)
 	}
 	// The only prefix that can span first..last is the one of the bits they
 	// share.
 	if p := netip.PrefixFrom(first, commonBits(e.First, e.Last)); p.Masked().Addr() == first && lastAddr(p) == last {
-		return p.String()
+		return p.AppendTo(dst)
 	}
-	return first.String() + "-" + last.String()
+	return last.AppendTo(append(first.AppendTo(dst), '-'))
 }
 
 func commonBits(a, b []byte) int {

@@ -148,7 +148,16 @@ func intervalsFromElements(elems []nfnl.Element, keyLen int) ([]nat.Interval, st
 		}
 		return 1
 	})
-	var out []nat.Interval
+	ends := 0
+	for _, e := range elems {
+		if e.End {
+			ends++
+		}
+	}
+	// Every interval but the last ends at an end marker; the last keys of
+	// all of them share one buffer, sized so that appending never moves it.
+	out := make([]nat.Interval, 0, ends+1)
+	lasts := make([]byte, 0, (ends+1)*keyLen)
 	var open []byte
 	for _, e := range elems {
 		if len(e.Key) != keyLen {
@@ -156,7 +165,8 @@ func intervalsFromElements(elems []nfnl.Element, keyLen int) ([]nat.Interval, st
 		}
 		switch {
 		case e.End && open != nil:
-			out = append(out, nat.Interval{First: open, Last: decrement(e.Key)})
+			lasts = appendDecrement(lasts, e.Key)
+			out = append(out, nat.Interval{First: open, Last: lasts[len(lasts)-keyLen : len(lasts) : len(lasts)]})
 			open = nil
 		case e.End:
 			// the end marker at zero that precedes the first range
@@ -167,19 +177,23 @@ func intervalsFromElements(elems []nfnl.Element, keyLen int) ([]nat.Interval, st
 		}
 	}
 	if open != nil {
-		out = append(out, nat.Interval{First: open, Last: bytes.Repeat([]byte{0xff}, keyLen)})
+		for range keyLen {
+			lasts = append(lasts, 0xff)
+		}
+		out = append(out, nat.Interval{First: open, Last: lasts[len(lasts)-keyLen : len(lasts) : len(lasts)]})
 	}
 	return out, ""
 }
 
-// decrement returns key-1 for a non-zero key.
-func decrement(key []byte) []byte {
-	out := append([]byte(nil), key...)
+// appendDecrement appends key-1, for a non-zero key, to b.
+func appendDecrement(b, key []byte) []byte {
+	b = append(b, key...)
+	out := b[len(b)-len(key):]
 	for i := len(out) - 1; i >= 0; i-- {
 		out[i]--
 		if out[i] != 0xff {
 			break
 		}
 	}
-	return out
+	return b
 }
