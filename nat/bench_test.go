@@ -39,3 +39,26 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCompare is verify's comparison of a plan with equal live tables
+// (a second plan of the same configuration): both listings are rendered.
+func BenchmarkCompare(b *testing.B) {
+	for _, c := range testcfg.BenchConfigs() {
+		want, err := nat.Plan(c.Cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got, err := nat.Plan(c.Cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if d := nat.Compare(want, got); !d.Empty() {
+					b.Fatal(d)
+				}
+			}
+		})
+	}
+}
