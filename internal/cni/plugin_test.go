@@ -126,3 +126,23 @@ func TestLogFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckAfterSimulate: with linkerd.simulate ADD installs nothing, so
+// CHECK expects nothing and passes, rather than reporting the rules ADD
+// chose not to install as missing.
+func TestCheckAfterSimulate(t *testing.T) {
+	cs := fake.NewClientset(meshed("web", nil), namespace(nil))
+	engine := nat.NewFake()
+	p := &Plugin{Stderr: &bytes.Buffer{}, Engine: engine, NewAPI: func(*Settings) (API, error) { return CoreV1(cs.CoreV1()), nil }}
+	args := &skel.CmdArgs{ContainerID: "c", IfName: "eth0", Args: "K8S_POD_NAMESPACE=emojivoto;K8S_POD_NAME=web",
+		StdinData: []byte(`{"cniVersion":"1.0.0","name":"n","type":"t","linkerd":{"simulate":true}}`)}
+	if _, err := p.Add(args); err != nil {
+		t.Fatal(err)
+	}
+	if engine.Writes != 0 {
+		t.Fatalf("simulated ADD wrote %d times", engine.Writes)
+	}
+	if err := p.Check(args); err != nil {
+		t.Errorf("CHECK after a simulated ADD: %v, want success", err)
+	}
+}
