@@ -1,6 +1,10 @@
 package cni
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +12,7 @@ import (
 	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
+	"k8s.io/client-go/rest"
 )
 
 const secret = "s3cr3t-token-value"
@@ -69,5 +74,44 @@ func TestRESTConfigErrors(t *testing.T) {
 			t.Errorf("%q: the error shows the token: %s", path, te.Msg)
 		}
 		t.Logf("%q: %s", path, te.Msg)
+	}
+}
+
+// TestRESTAPIRefusesAnotherKind: an API answer of 200 that is not a Pod ({},
+// null, another kind) is an error (code 100), not a pod without a
+// linkerd-proxy container that would start unmeshed; a Pod decodes.
+func TestRESTAPIRefusesAnotherKind(t *testing.T) {
+	pod := `{"kind":"Pod","apiVersion":"v1","metadata":{"name":"web","namespace":"emojivoto"},` +
+		`"spec":{"containers":[{"name":"web"},{"name":"linkerd-proxy"}]}}`
+	for _, c := range []struct {
+		body string
+		ok   bool
+	}{
+		{pod, true},
+		{`{}`, false},
+		{`null`, false},
+		{`{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"emojivoto"}}`, false},
+		{`{"kind":"PodList","apiVersion":"v1","items":[]}`, false},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(c.body))
+		}))
+		api, err := NewAPI(&rest.Config{Host: srv.URL, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := api.Pod(context.Background(), "emojivoto", "web")
+		srv.Close()
+		if c.ok {
+			if err != nil || !hasProxy(&p.Spec) {
+				t.Errorf("%s: %v, want a meshed pod", c.body, err)
+			}
+			continue
+		}
+		var te *types.Error
+		if err == nil || !errors.As(apiError(err), &te) || te.Code != CodeAPIRefused {
+			t.Errorf("%s: pod %+v, error %v; want code %d", c.body, p, err, CodeAPIRefused)
+		}
 	}
 }
