@@ -7,11 +7,16 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
+	"github.com/proxy-init/netlink-native/internal/kubefake"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
 )
 
@@ -113,5 +118,43 @@ func TestRESTAPIRefusesAnotherKind(t *testing.T) {
 		if err == nil || !errors.As(apiError(err), &te) || te.Code != CodeAPIRefused {
 			t.Errorf("%s: pod %+v, error %v; want code %d", c.body, p, err, CodeAPIRefused)
 		}
+	}
+}
+
+// TestRESTAPIDecide runs Decide on the production REST client against
+// kubefake: the fields the client decodes by hand (labels, annotations of
+// the pod and its namespace, the Service's ports and integer target ports)
+// reach the decision as client-go's typed objects would.
+func TestRESTAPIDecide(t *testing.T) {
+	kube := kubefake.NewHTTP()
+	defer kube.Close()
+	cp := meshed("web", map[string]string{AnnotationSkipInbound: "8080"})
+	cp.Labels = map[string]string{ControlPlaneLabel: "destination"}
+	kube.AddPod(cp)
+	kube.AddNamespace(namespace(map[string]string{AnnotationProxyUID: "3000", AnnotationSkipOutbound: "25"}))
+	kube.AddService(&corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "kubernetes"},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{
+			{Port: 443, TargetPort: intstr.FromInt32(6443)},
+			{Port: 8443, TargetPort: intstr.FromString("https")},
+		}},
+	})
+	api, err := NewAPI(&rest.Config{Host: kube.URL(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Decide(context.Background(), api, PodRef{"emojivoto", "web"}, base(), quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := base()
+	want.InboundPortsToIgnore = append(want.InboundPortsToIgnore, ports(t, "8080")...)
+	want.OutboundPortsToIgnore = ports(t, "25,443,6443,8443")
+	want.ProxyUID = 3000
+	if !d.Mesh || !reflect.DeepEqual(d.Config, want) {
+		t.Errorf("decision %v %s\n got %+v\nwant %+v", d.Mesh, d.Reason, d.Config, want)
+	}
+	if n := kube.Requests(kubefake.NamespacePath("emojivoto")); n != 1 {
+		t.Errorf("namespace read %d times, want 1", n)
 	}
 }
