@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"net/netip"
@@ -19,14 +18,8 @@ var updateREADME = flag.Bool("update-readme", false, "rewrite the README's gener
 
 // runHere runs the command in this process: for --simulate and bad input,
 // which never reach the kernel.
-func runHere(args ...string) result {
-	var out, errb bytes.Buffer
-	code := run(args, &out, &errb)
-	return result{code, out.String(), errb.String()}
-}
-
 func TestExplainSimulateText(t *testing.T) {
-	r := runHere("explain", "--simulate", "--inbound", "--from", "10.1.2.3:5555", "--to", "192.0.2.2:8080",
+	r := runBinary(t, "explain", "--simulate", "--inbound", "--from", "10.1.2.3:5555", "--to", "192.0.2.2:8080",
 		"--subnets-to-ignore", "10.0.0.0/8", "--inbound-ports-to-ignore", "4190")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -43,7 +36,7 @@ func TestExplainSimulateText(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	r = runHere("explain", "--simulate", "--outbound", "--to", "[2001:db8::1]:443", "--as-uid", "1000", "--oif", "eth0")
+	r = runBinary(t, "explain", "--simulate", "--outbound", "--to", "[2001:db8::1]:443", "--as-uid", "1000", "--oif", "eth0")
 	if r.code != 0 || !strings.Contains(r.stdout, "result: redirected to :4140 by proxy-init/redirect-all-outgoing-to-proxy-port; the proxy sees the original destination [2001:db8::1]:443 (SO_ORIGINAL_DST)") {
 		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -51,7 +44,7 @@ func TestExplainSimulateText(t *testing.T) {
 
 // The JSON keys the README documents.
 func TestExplainSimulateJSON(t *testing.T) {
-	r := runHere("explain", "--simulate", "--outbound", "--to", "192.0.2.1:80", "--as-uid", "2102", "--output", "json")
+	r := runBinary(t, "explain", "--simulate", "--outbound", "--to", "192.0.2.1:80", "--as-uid", "2102", "--output", "json")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
@@ -74,7 +67,7 @@ func TestExplainSimulateJSON(t *testing.T) {
 		len(got.Path) != 2 || got.Path[1].Chain != nat.ChainOutput || !got.Path[1].Matched || got.Path[0].Comment != "proxy-init/install-proxy-init-output" {
 		t.Fatalf("json:\n%s", r.stdout)
 	}
-	r = runHere("explain", "--simulate", "--inbound", "--to", "192.0.2.2:22", "-r", "80", "--output", "json")
+	r = runBinary(t, "explain", "--simulate", "--inbound", "--to", "192.0.2.2:22", "-r", "80", "--output", "json")
 	if r.code != 0 || !strings.Contains(r.stdout, `"decided_by": "policy"`) || !strings.Contains(r.stdout, `"verdict": "accept"`) {
 		t.Fatalf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -106,7 +99,7 @@ func TestExplainBadInput(t *testing.T) {
 		{[]string{"--outbound", "--to", "192.0.2.2:80", "--format", "dot", "--output", "json"}, "--output"},
 	} {
 		args := append([]string{"explain", "--simulate"}, tc.args...)
-		r := runHere(args...)
+		r := runBinary(t, args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.flag) || strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {
 			t.Errorf("%q: exit %d, stderr %q; want exit 2 and one line naming %s", args, r.code, r.stderr, tc.flag)
 		}
@@ -120,7 +113,7 @@ func TestExplainBadInput(t *testing.T) {
 		{"show", "--simulate", "--format", "dot", "--outbound"},
 		{"show", "--format", "png"},
 	} {
-		if r := runHere(args...); r.code != exitUsage || r.stdout != "" {
+		if r := runBinary(t, args...); r.code != exitUsage || r.stdout != "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2", args, r.code, r.stdout, r.stderr)
 		}
 	}
@@ -132,11 +125,11 @@ func TestShowFormatSimulate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for format, want := range map[string]string{"mermaid": plan.Mermaid(nil), "dot": plan.Dot(nil)} {
-		if r := runHere("show", "--simulate", "--format", format); r.code != 0 || r.stdout != want {
+		if r := runBinary(t, "show", "--simulate", "--format", format); r.code != 0 || r.stdout != want {
 			t.Errorf("show --simulate --format %s: exit %d, stderr %s, output:\n%s", format, r.code, r.stderr, r.stdout)
 		}
 	}
-	r := runHere("explain", "--simulate", "--inbound", "--to", "192.0.2.2:80", "--format", "mermaid")
+	r := runBinary(t, "explain", "--simulate", "--inbound", "--to", "192.0.2.2:80", "--format", "mermaid")
 	if r.code != 0 || !strings.Contains(r.stdout, "classDef path") || !strings.Contains(r.stdout, "linkStyle") {
 		t.Fatalf("explain --format mermaid: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -173,7 +166,7 @@ func TestREADMEGenerated(t *testing.T) {
 			// runHere acts in this process's namespace, the host's.
 			t.Fatalf("README.md's generated block runs proxy-init %s without --simulate: it would act on the host's namespace", strings.Join(args, " "))
 		}
-		r := runHere(args...)
+		r := runBinary(t, args...)
 		if r.code != 0 {
 			t.Fatalf("proxy-init %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
 		}
@@ -311,7 +304,7 @@ func TestExplainLooksUpTheRoute(t *testing.T) {
 		t.Errorf("json: %+v\n%s", got, out)
 	}
 	// --simulate: no kernel, the address alone.
-	r := runHere("explain", "--simulate", "--outbound", "--as-uid", "1000", "--to", own)
+	r := runBinary(t, "explain", "--simulate", "--outbound", "--as-uid", "1000", "--to", own)
 	if r.code != 0 || !strings.Contains(r.stdout, "result: redirected") || !strings.Contains(r.stdout, "output interface taken as not lo") {
 		t.Errorf("simulate: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
