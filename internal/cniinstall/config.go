@@ -171,3 +171,11 @@ func loadEntry(getenv func(string) string, kubeconfigOnHost string) ([]byte, str
 	}
 	return compact.Bytes(), typ, nil
 }
+
+// String shows the configuration (it holds no secret: the token is read
+// when the kubeconfig is written).
+func (c Config) String() string {
+	return fmt.Sprintf("bin=%s net=%s prefix=%s image-bin=%s kubeconfig=%s (host %s) sa=%s ca=%s server=%s type=%s entry=%s",
+		c.HostBinDir, c.HostNetDir, c.MountPrefix, c.ContainerBinDir, c.Kubeconfig, c.KubeconfigOnHost,
+		c.ServiceAccountDir, c.CAFile, c.Server, c.EntryType, c.Entry)
+}

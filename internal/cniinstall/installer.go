@@ -26,6 +26,8 @@ type Installer struct {
 	// malformed: the files we left alone, by path, and the hash of the
 	// content we logged, so that each is logged once (again if it changes).
 	malformed map[string][32]byte
+	// ready, when set, is closed once Run has installed (tests wait on it).
+	ready chan<- struct{}
 }
 
 type patchRecord struct {
@@ -92,9 +94,12 @@ func (in *Installer) writeKubeconfig(kc []byte) error {
 	return nil
 }
 
-// isConfigName: the files of the net directory we patch, as upstream.
+// isConfigName: the files of the net directory we patch, as upstream, but
+// not hidden ones: those are a writer's temporary files (".x.conflist"
+// being written, then renamed), which we would read half-written and
+// patch under the writer's feet.
 func isConfigName(name string) bool {
-	return strings.HasSuffix(name, ".conflist") || strings.HasSuffix(name, ".conf")
+	return !strings.HasPrefix(name, ".") && (strings.HasSuffix(name, ".conflist") || strings.HasSuffix(name, ".conf"))
 }
 
 // ReconcileAll patches every configuration in the net directory that

@@ -34,6 +34,9 @@ func (in *Installer) Run(ctx context.Context) error {
 		return err
 	}
 	in.log.Info("installed; watching", "net-dir", in.cfg.HostNetDir, "service-account-dir", in.cfg.ServiceAccountDir)
+	if in.ready != nil {
+		close(in.ready)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -102,4 +105,10 @@ func (in *Installer) handle(conf, token bool) {
 			in.log.Error("cannot patch a CNI configuration", "error", err.Error())
 		}
 	}
+}
+
+// runNotify is Run, closing ready once installed (for tests).
+func (in *Installer) runNotify(ctx context.Context, ready chan<- struct{}) error {
+	in.ready = ready
+	return in.Run(ctx)
 }
