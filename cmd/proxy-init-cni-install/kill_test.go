@@ -94,7 +94,9 @@ func TestSIGKILLAtRandomMoments(t *testing.T) {
 	}
 }
 
-func confName(i int) string { return "1" + string(rune('0'+i/10)) + string(rune('0'+i%10)) + "-net.conflist" }
+func confName(i int) string {
+	return "1" + string(rune('0'+i/10)) + string(rune('0'+i%10)) + "-net.conflist"
+}
 
 func checkNode(t *testing.T, n *node, run int, log string) {
 	t.Helper()
