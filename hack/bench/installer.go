@@ -1,31 +1,12 @@
-// Command cniinstallbench measures proxy-init-cni-install beside upstream's
-// linkerd2-cni-install (built from its source; path in
-// BENCH_UPSTREAM_CNI_INSTALL): how long each takes to put its entry back
-// after a pod network rewrites its conflist, and to write a new kubeconfig
-// after the kubelet rotates the service account token; binary size and
-// peak RSS. Both run the same way, on a node tree in a temporary
-// directory, each inside its own mount namespace (`unshare -m`, private
-// propagation) where a tmpfs over /run holds the service account
-// directory upstream reads from its fixed path: nothing on the host is
-// touched. Needs root (for the mount namespace).
-//
-//	cniinstallbench [-ours bin/proxy-init-cni-install] [-n 200]
-//
-// Reaction times are taken with inotify on the net directory, from the
-// rename that replaces the file to the event of the installer's own rename
-// whose content holds the change, so the bench never polls. Rounds
-// alternate between the two installers, each one idle between rounds.
 package main
 
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -34,31 +15,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const upstreamEnv = "BENCH_UPSTREAM_CNI_INSTALL"
+// Section 8: the CNI node installer, proxy-init-cni-install, beside
+// upstream's linkerd2-cni-install when upstreamInstallEnv names it (built
+// from linkerd2-proxy-init's source: its module is not on the Go module
+// proxy). Both run the same way, on a node tree in a temporary directory,
+// each inside its own mount namespace (`unshare -m`, private propagation)
+// where a tmpfs over /run holds the service account directory upstream
+// reads from its fixed path: nothing on the host is touched. Reaction
+// times are taken with inotify on the net directory, from the rename that
+// replaces the conflist (or swaps the token's ..data) to the event of the
+// installer's own rename whose content holds the change, so the bench
+// never polls; rounds alternate between the installers, each idle in
+// between. Peak RSS is the installer's own (unshare and sh exec into it).
 
-func main() {
-	ours := flag.String("ours", "bin/proxy-init-cni-install", "our installer")
-	n := flag.Int("n", 200, "rounds of each measurement")
-	flag.Parse()
-	if err := run(*ours, os.Getenv(upstreamEnv), *n); err != nil {
-		fmt.Fprintln(os.Stderr, "cniinstallbench:", err)
-		os.Exit(1)
+const upstreamInstallEnv = "BENCH_UPSTREAM_CNI_INSTALL"
+
+func (r *runner) sectionInstaller() error {
+	bins := []struct{ key, label, path string }{
+		{"ours", "ours (`proxy-init-cni-install`)", filepath.Join(filepath.Dir(r.bin), "proxy-init-cni-install")},
 	}
-}
-
-type result struct {
-	name            string
-	bytes           int64
-	conflist, token []float64 // ms
-	maxRSSKiB       int64
-}
-
-func run(ours, upstream string, n int) error {
-	bins := []struct{ name, path string }{{"ours", ours}}
-	if upstream != "" {
-		bins = append(bins, struct{ name, path string }{"upstream", upstream})
+	if up := os.Getenv(upstreamInstallEnv); up != "" {
+		bins = append(bins, struct{ key, label, path string }{"upstream", "upstream's `linkerd2-cni-install` (" + upstreamCNICommit + ")", up})
 	} else {
-		fmt.Printf("%s unset: measuring ours only\n", upstreamEnv)
+		r.res.InstallersMissing = fmt.Sprintf("upstream's installer not measured in this run: set %s to upstream's linkerd2-cni-install built from source (commit %s: `CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' ./cni-install`)", upstreamInstallEnv, upstreamCNICommit)
 	}
 	var insts []*installer
 	defer func() {
@@ -66,33 +45,32 @@ func run(ours, upstream string, n int) error {
 			in.stop()
 		}
 	}()
-	for _, b := range bins {
-		in, err := start(b.name, b.path)
+	res := make([]InstallerResult, len(bins))
+	for i, b := range bins {
+		in, err := startInstaller(b.key, b.path)
 		if err != nil {
 			return err
 		}
 		insts = append(insts, in)
-	}
-	res := make([]result, len(insts))
-	for i, in := range insts {
 		fi, err := os.Stat(in.bin)
 		if err != nil {
 			return err
 		}
-		res[i] = result{name: in.name, bytes: fi.Size()}
+		res[i] = InstallerResult{Key: b.key, Label: b.label, Binary: Binary{Path: in.bin, Bytes: fi.Size(), Static: isStatic(in.bin)},
+			Conflist: Sample{Key: b.key + "-conflist"}, Token: Sample{Key: b.key + "-token"}}
 	}
-	for round := range n {
+	for round := range r.p.InstallerRuns {
 		for i, in := range insts {
 			ms, err := in.conflistReaction()
 			if err != nil {
 				return fmt.Errorf("%s, round %d, conflist: %w", in.name, round, err)
 			}
-			res[i].conflist = append(res[i].conflist, ms)
-			ms, err = in.tokenReaction(round)
-			if err != nil {
+			res[i].Conflist.MS = append(res[i].Conflist.MS, ms)
+			time.Sleep(5 * time.Millisecond) // each reaction from idle
+			if ms, err = in.tokenReaction(); err != nil {
 				return fmt.Errorf("%s, round %d, token: %w", in.name, round, err)
 			}
-			res[i].token = append(res[i].token, ms)
+			res[i].Token.MS = append(res[i].Token.MS, ms)
 			time.Sleep(5 * time.Millisecond) // idle before the next one
 		}
 	}
@@ -101,23 +79,12 @@ func run(ours, upstream string, n int) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", in.name, err)
 		}
-		res[i].maxRSSKiB = rss
+		res[i].MaxRSSKiB = rss
+		logf("   %s: conflist %.2f ms, token %.2f ms (medians), %d bytes, peak RSS %d KiB",
+			in.name, res[i].Conflist.Median(), res[i].Token.Median(), res[i].Binary.Bytes, rss)
 	}
-	fmt.Printf("\n%d rounds each (alternating), ms: median [p10, p90]\n\n", n)
-	fmt.Println("| installer | conflist rewritten -> entry back | token rotated -> new kubeconfig | binary | peak RSS |")
-	fmt.Println("|---|---:|---:|---:|---:|")
-	for _, r := range res {
-		fmt.Printf("| %s | %s | %s | %.2f MB | %.1f MiB |\n", r.name, stats(r.conflist), stats(r.token),
-			float64(r.bytes)/1e6, float64(r.maxRSSKiB)/1024)
-	}
+	r.res.Installers = res
 	return nil
-}
-
-func stats(ms []float64) string {
-	s := slices.Clone(ms)
-	slices.Sort(s)
-	q := func(p float64) float64 { return s[int(p*float64(len(s)-1))] }
-	return fmt.Sprintf("%.2f [%.2f, %.2f]", q(0.5), q(0.1), q(0.9))
 }
 
 // installer is one installer running on its own node tree.
@@ -133,7 +100,7 @@ const entryType = `"type": "linkerd-cni"`
 
 var conflist = []byte(`{"cniVersion":"0.3.1","name":"k8s-pod-network","plugins":[{"type":"ptp","ipam":{"type":"host-local"}},{"type":"portmap","capabilities":{"portMappings":true}}]}`)
 
-func start(name, bin string) (*installer, error) {
+func startInstaller(name, bin string) (*installer, error) {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return nil, err
@@ -283,7 +250,7 @@ func (in *installer) conflistReaction() (float64, error) {
 	return float64(time.Since(t0).Microseconds()) / 1000, nil
 }
 
-func (in *installer) tokenReaction(round int) (float64, error) {
+func (in *installer) tokenReaction() (float64, error) {
 	in.drain()
 	t0 := time.Now()
 	if err := in.rotate(); err != nil {
