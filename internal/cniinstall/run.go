@@ -76,6 +76,7 @@ func (in *Installer) Run(ctx context.Context) error {
 // classify says what an event calls for: a pass over the net directory,
 // or a new kubeconfig.
 func (in *Installer) classify(ev fsnotify.Event) (conf, token bool) {
+	in.log.Debug("file event", "name", ev.Name, "op", ev.Op.String())
 	dir, base := filepath.Dir(ev.Name), filepath.Base(ev.Name)
 	switch {
 	case dir == filepath.Clean(in.cfg.ServiceAccountDir):
