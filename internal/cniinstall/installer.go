@@ -136,7 +136,12 @@ func (in *Installer) reconcile(name string) error {
 func (in *Installer) reconcileOnce(name string) error {
 	target, err := resolve(name, in.cfg.MountPrefix)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil // removed meanwhile (or a dangling link): nothing to patch
+		if _, lerr := os.Lstat(name); lerr == nil {
+			// A link whose file this container cannot reach: its
+			// directory is not mounted (or the link dangles).
+			in.noteMalformed(name, []byte("link"), &MalformedError{Reason: "a symlink to a file not reachable in this container (mount its directory under " + in.cfg.MountPrefix + ")", Err: err})
+		}
+		return nil // removed meanwhile: nothing to patch
 	}
 	if err != nil {
 		return fmt.Errorf("resolve %s: %w", name, err)

@@ -177,3 +177,26 @@ func TestStaleTempsRemoved(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreachableLink: a conflist linked to a file outside what the
+// container mounts is named in one warning, and the others still served.
+func TestUnreachableLink(t *testing.T) {
+	tr := newTree(t)
+	must(t, os.Symlink("/var/lib/calico/10-calico.conflist", filepath.Join(tr.net, "10-calico.conflist")))
+	tr.write(t, "20-ok.conflist", calico)
+	r := start(t, tr)
+	if got := tr.read(t, "20-ok.conflist"); got != calicoPatched {
+		t.Fatalf("the other file:\n%s", got)
+	}
+	tr.write(t, "30-ok.conflist", calico)
+	eventually(t, "a later file patched", func() bool { return tr.read(t, "30-ok.conflist") == calicoPatched })
+	n := 0
+	for _, l := range strings.Split(r.log.String(), "\n") {
+		if strings.Contains(l, "10-calico.conflist") {
+			n++
+		}
+	}
+	if n != 1 || !strings.Contains(r.log.String(), "not reachable in this container") {
+		t.Fatalf("%d lines name the link:\n%s", n, r.log.String())
+	}
+}
