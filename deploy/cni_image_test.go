@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"archive/tar"
 	"bytes"
 	"io/fs"
 	"os"
@@ -31,6 +32,11 @@ func TestCNIImage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The repair controller, when `make build` made it: a stand-in binary
+	// here (another static file), to check where the image puts it.
+	stand, err := os.ReadFile(filepath.Join(dir, "proxy-init"))
+	mustDo(t, err)
+	mustDo(t, os.WriteFile(filepath.Join(dir, "proxy-init-cni-repair"), stand, 0o755))
 	name := "localhost/" + topology.OwnName("cniimage")
 	t.Cleanup(func() {
 		if out, err := podman("rmi", "-f", name+":nonroot", name+":netadmin", name+"-cni:latest"); err != nil {
@@ -45,6 +51,23 @@ func TestCNIImage(t *testing.T) {
 	image := name + "-cni:latest"
 	if got := mustPodman(t, "image", "inspect", "--format", "{{.Config.Entrypoint}} {{.Config.User}}", image); got != "[/proxy-init-cni-install] 0:0" {
 		t.Fatalf("entrypoint and user: %s", got)
+	}
+
+	wantFiles := map[string]string{
+		"proxy-init-cni-install":                        "regular",
+		"opt/cni/bin/linkerd-cni":                       "regular",
+		"opt/cni/bin/proxy-init-cni":                    "link to opt/cni/bin/linkerd-cni", // one file, two names
+		"proxy-init-cni-repair":                         "regular",
+		"usr/lib/linkerd/linkerd-cni-repair-controller": "symlink to /proxy-init-cni-repair",
+	}
+	if got := imageFiles(t, image); len(got) != len(wantFiles) {
+		t.Errorf("image files %v, want %v", got, wantFiles)
+	} else {
+		for f, kind := range wantFiles {
+			if got[f] != kind {
+				t.Errorf("image file %s: %q, want %q (all: %v)", f, got[f], kind, got)
+			}
+		}
 	}
 
 	root := t.TempDir()
@@ -165,4 +188,36 @@ func mustDo(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// imageFiles lists an image's files (not directories): regular, a hard
+// link (to what) or a symlink (to what).
+func imageFiles(t *testing.T, image string) map[string]string {
+	t.Helper()
+	ctr := mustPodman(t, "create", image)
+	defer podman("rm", "-f", ctr)
+	cmd := exec.Command("podman", "export", ctr)
+	cmd.Env = podmanEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("podman export: %v", err)
+	}
+	files := map[string]string{}
+	tr := tar.NewReader(bytes.NewReader(out))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		name := strings.TrimPrefix(h.Name, "./")
+		switch h.Typeflag {
+		case tar.TypeReg:
+			files[name] = "regular"
+		case tar.TypeLink:
+			files[name] = "link to " + strings.TrimPrefix(h.Linkname, "./")
+		case tar.TypeSymlink:
+			files[name] = "symlink to " + h.Linkname
+		}
+	}
+	return files
 }
