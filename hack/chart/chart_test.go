@@ -287,3 +287,25 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestAPIServerOverride: apiServer.host and .port (ours) set the
+// installer's KUBERNETES_SERVICE_HOST and _PORT, which then win over the
+// ones Kubernetes injects; unset, no such variable is rendered.
+func TestAPIServerOverride(t *testing.T) {
+	env := func(c *corev1.Container) map[string]string {
+		m := map[string]string{}
+		for _, e := range c.Env {
+			m[e.Name] = e.Value
+		}
+		return m
+	}
+	r := render(t, "--set", "apiServer.host=fd00::10", "--set-string", "apiServer.port=6443")
+	e := env(container(t, r.ds, "install-cni"))
+	if e["KUBERNETES_SERVICE_HOST"] != "fd00::10" || e["KUBERNETES_SERVICE_PORT"] != "6443" {
+		t.Fatalf("env %v", e)
+	}
+	e = env(container(t, render(t).ds, "install-cni"))
+	if _, ok := e["KUBERNETES_SERVICE_HOST"]; ok {
+		t.Fatalf("env %v", e)
+	}
+}
