@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +34,9 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	format := fs.String("log-format", "plain", "plain or json")
 	saDir := fs.String("service-account-dir", cniinstall.DefaultServiceAccountDir, "the directory of the service account's token and ca.crt")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
 		return 1
 	}
 	log, err := newLogger(stderr, *format, *level)

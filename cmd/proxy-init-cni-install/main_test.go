@@ -265,3 +265,21 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestFlags: --help exits 0, a bad flag value 1 naming it, before any
+// setting is read.
+func TestFlags(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"--help"}, func(string) string { return "" }, &out); code != 0 || !strings.Contains(out.String(), "--log-level") {
+		t.Fatalf("--help: %d\n%s", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"--log-level", "loud"}, func(string) string { return "" }, &out); code != 1 ||
+		strings.TrimSpace(out.String()) != `proxy-init-cni-install: invalid value "loud" for --log-level: must be debug, info, warn or error` {
+		t.Fatalf("bad level: %d %q", code, out.String())
+	}
+	out.Reset()
+	if code := run([]string{"--log-format", "xml"}, func(string) string { return "" }, &out); code != 1 || !strings.Contains(out.String(), `invalid value "xml" for --log-format`) {
+		t.Fatalf("bad format: %d %q", code, out.String())
+	}
+}
