@@ -51,16 +51,34 @@ func copyBinary(src, dst string) error {
 	return writeAtomicFrom(dst, in, fi.Mode().Perm(), nil)
 }
 
-// sameContent compares an open source with the file at dst.
+// sameContent compares an open source with the file at dst, a block at a
+// time: the plugin is ~15 MB, and reading both whole would make that the
+// installer's peak memory.
 func sameContent(src *os.File, size int64, dst string) (bool, error) {
 	fi, err := os.Stat(dst)
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
 		return false, err
 	}
-	a, err := io.ReadAll(src)
+	d, err := os.Open(dst)
 	if err != nil {
 		return false, err
 	}
-	b, err := os.ReadFile(dst)
-	return err == nil && bytes.Equal(a, b), err
+	defer d.Close()
+	a, b := make([]byte, 64<<10), make([]byte, 64<<10)
+	for {
+		n, errA := io.ReadFull(src, a)
+		m, errB := io.ReadFull(d, b)
+		if n != m || !bytes.Equal(a[:n], b[:m]) {
+			return false, nil
+		}
+		if errA == io.EOF || errA == io.ErrUnexpectedEOF {
+			return errB == io.EOF || errB == io.ErrUnexpectedEOF, nil
+		}
+		if errA != nil {
+			return false, errA
+		}
+		if errB != nil {
+			return false, errB
+		}
+	}
 }
