@@ -309,3 +309,12 @@ func TestAPIServerOverride(t *testing.T) {
 		t.Fatalf("env %v", e)
 	}
 }
+
+// TestPrivileged: upstream's `privileged: true` (for nodes whose security
+// module keeps containers out of the CNI directories) is honoured.
+func TestPrivileged(t *testing.T) {
+	c := container(t, render(t, "--set", "privileged=true").ds, "install-cni")
+	if sc := c.SecurityContext; sc == nil || sc.Privileged == nil || !*sc.Privileged || *sc.RunAsUser != 0 || !*sc.ReadOnlyRootFilesystem {
+		t.Fatalf("securityContext %+v", sc)
+	}
+}
