@@ -160,6 +160,12 @@ func (in *Installer) reconcileOnce(name string) error {
 		}
 		return fmt.Errorf("patch %s: %w", name, err)
 	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		// Being written in place (created, not yet filled): its write
+		// event brings us back. Not worth a warning.
+		in.log.Debug("empty CNI configuration, waiting for its content", "file", name)
+		return nil
+	}
 	conf := strings.HasSuffix(name, ".conf")
 	var out []byte
 	if conf {

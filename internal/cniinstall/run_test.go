@@ -166,6 +166,18 @@ func TestRepatchWhenRewritten(t *testing.T) {
 	tr.write(t, "05-cilium.conflist", strings.Replace(calico, "calico", "cilium", 1))
 	want := strings.Replace(calicoPatched, "calico", "cilium", 1)
 	eventually(t, "a conflist written after start is patched", func() bool { return tr.read(t, "05-cilium.conflist") == want })
+	// Created empty, then filled in place (no rename): patched once full,
+	// and the empty moment is no warning.
+	f, err := os.Create(filepath.Join(tr.net, "07-late.conflist"))
+	must(t, err)
+	time.Sleep(20 * time.Millisecond)
+	_, err = f.WriteString(calico)
+	must(t, err)
+	must(t, f.Close())
+	eventually(t, "a conflist filled in place is patched", func() bool { return tr.read(t, "07-late.conflist") == calicoPatched })
+	if strings.Contains(r.log.String(), "malformed") {
+		t.Fatalf("a file being written was called malformed:\n%s", r.log.String())
+	}
 
 	// The pod network's newest version, untouched by us since: Remove
 	// takes out our entry only.
