@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path"
@@ -47,6 +48,12 @@ type Config struct {
 	CAFile string
 	// Server is the API server's URL written into the kubeconfig.
 	Server string
+	// KubeconfigMode is the kubeconfig's mode: KUBECONFIG_MODE, octal, as
+	// upstream's former shell installer read it, 0600 by default.
+	KubeconfigMode fs.FileMode
+	// SkipTLSVerify writes insecure-skip-tls-verify instead of the CA
+	// (SKIP_TLS_VERIFY=true, the shell installer's).
+	SkipTLSVerify bool
 	// Entry is the configured conflist entry, compact JSON with the
 	// kubeconfig placeholder replaced; EntryType is its "type", which
 	// identifies our entry in a conflist.
@@ -100,11 +107,26 @@ func Load(getenv func(string) string, saDir string) (Config, error) {
 	if c.CAFile == "" {
 		c.CAFile = path.Join(saDir, "ca.crt")
 	}
-	server, err := serverURL(getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT"))
+	server, err := serverURL(getenv("KUBERNETES_SERVICE_PROTOCOL"), getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT"))
 	if err != nil {
 		return Config{}, err
 	}
 	c.Server = server
+	c.KubeconfigMode = kubeconfigMode
+	if m := getenv("KUBECONFIG_MODE"); m != "" {
+		v, err := strconv.ParseUint(m, 8, 32)
+		if err != nil || v > 0o777 {
+			return Config{}, &ConfigError{Key: "KUBECONFIG_MODE", Value: m, Reason: "not an octal file mode (600)"}
+		}
+		c.KubeconfigMode = fs.FileMode(v)
+	}
+	switch v := getenv("SKIP_TLS_VERIFY"); v {
+	case "true":
+		c.SkipTLSVerify = true
+	case "", "false":
+	default:
+		return Config{}, &ConfigError{Key: "SKIP_TLS_VERIFY", Value: v, Reason: "must be true or false"}
+	}
 	if c.Entry, c.EntryType, err = loadEntry(getenv, c.KubeconfigOnHost); err != nil {
 		return Config{}, err
 	}
@@ -125,7 +147,14 @@ func Load(getenv func(string) string, saDir string) (Config, error) {
 // serverURL joins host and port into the API server's URL. An IPv6
 // address gets its brackets (upstream writes https://fd00::1:443, which no
 // client can parse).
-func serverURL(host, port string) (string, error) {
+func serverURL(scheme, host, port string) (string, error) {
+	switch scheme {
+	case "":
+		scheme = "https"
+	case "https", "http":
+	default:
+		return "", &ConfigError{Key: "KUBERNETES_SERVICE_PROTOCOL", Value: scheme, Reason: "must be https or http"}
+	}
 	if host == "" {
 		return "", &ConfigError{Key: "KUBERNETES_SERVICE_HOST", Reason: "not set (Kubernetes sets it in every container)"}
 	}
@@ -135,7 +164,7 @@ func serverURL(host, port string) (string, error) {
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return "", &ConfigError{Key: "KUBERNETES_SERVICE_PORT", Value: port, Reason: "not a port number"}
 	}
-	return "https://" + net.JoinHostPort(host, port), nil
+	return scheme + "://" + net.JoinHostPort(host, port), nil
 }
 
 // loadEntry reads the entry as upstream chooses it: CNI_NETWORK_CONFIG when
@@ -175,7 +204,7 @@ func loadEntry(getenv func(string) string, kubeconfigOnHost string) ([]byte, str
 // String shows the configuration (it holds no secret: the token is read
 // when the kubeconfig is written).
 func (c Config) String() string {
-	return fmt.Sprintf("bin=%s net=%s prefix=%s image-bin=%s kubeconfig=%s (host %s) sa=%s ca=%s server=%s type=%s entry=%s",
-		c.HostBinDir, c.HostNetDir, c.MountPrefix, c.ContainerBinDir, c.Kubeconfig, c.KubeconfigOnHost,
-		c.ServiceAccountDir, c.CAFile, c.Server, c.EntryType, c.Entry)
+	return fmt.Sprintf("bin=%s net=%s prefix=%s image-bin=%s kubeconfig=%s (host %s, mode %#o) sa=%s ca=%s skip-tls-verify=%v server=%s type=%s entry=%s",
+		c.HostBinDir, c.HostNetDir, c.MountPrefix, c.ContainerBinDir, c.Kubeconfig, c.KubeconfigOnHost, c.KubeconfigMode,
+		c.ServiceAccountDir, c.CAFile, c.SkipTLSVerify, c.Server, c.EntryType, c.Entry)
 }

@@ -16,7 +16,7 @@ func TestLoadDefaultsAndPaths(t *testing.T) {
 		Kubeconfig:        filepath.Join(tr.net, "ZZZ-linkerd-cni-kubeconfig"),
 		KubeconfigOnHost:  "/etc/cni/net.d/ZZZ-linkerd-cni-kubeconfig",
 		ServiceAccountDir: tr.sa, CAFile: filepath.Join(tr.sa, "ca.crt"),
-		Server:    "https://10.96.0.1:443",
+		Server: "https://10.96.0.1:443", KubeconfigMode: 0o600,
 		Entry:     []byte(`{"name":"linkerd-cni","type":"linkerd-cni","kubernetes":{"kubeconfig":"/etc/cni/net.d/ZZZ-linkerd-cni-kubeconfig"}}`),
 		EntryType: "linkerd-cni",
 	}
@@ -80,6 +80,10 @@ func TestLoadRefusesBadSettings(t *testing.T) {
 		{"KUBERNETES_SERVICE_PORT", `https`, `invalid KUBERNETES_SERVICE_PORT "https": not a port number`},
 		{"KUBERNETES_SERVICE_PORT", `70000`, `invalid KUBERNETES_SERVICE_PORT "70000": not a port number`},
 		{"DEST_CNI_NET_DIR", `/nonexistent`, `invalid DEST_CNI_NET_DIR "`},
+		{"KUBECONFIG_MODE", `0644x`, `invalid KUBECONFIG_MODE "0644x": not an octal file mode`},
+		{"KUBECONFIG_MODE", `1777`, `invalid KUBECONFIG_MODE "1777": not an octal file mode`},
+		{"SKIP_TLS_VERIFY", `yes`, `invalid SKIP_TLS_VERIFY "yes": must be true or false`},
+		{"KUBERNETES_SERVICE_PROTOCOL", `ftp`, `invalid KUBERNETES_SERVICE_PROTOCOL "ftp": must be https or http`},
 		{"CONTAINER_CNI_BIN_DIR", `/nonexistent`, `invalid CONTAINER_CNI_BIN_DIR "/nonexistent": cannot read the directory`},
 	} {
 		tr := newTree(t)

@@ -86,7 +86,7 @@ func (in *Installer) RefreshKubeconfig() error {
 }
 
 func (in *Installer) writeKubeconfig(kc []byte) error {
-	if err := writeAtomic(in.cfg.Kubeconfig, kc, kubeconfigMode, nil); err != nil {
+	if err := writeAtomic(in.cfg.Kubeconfig, kc, in.cfg.KubeconfigMode, nil); err != nil {
 		return fmt.Errorf("write the kubeconfig: %w", err)
 	}
 	in.kubeconfig = kc

@@ -9,8 +9,9 @@ import (
 )
 
 // kubeconfigMode: the file holds a bearer token for the plugin's service
-// account; only root (the runtime that runs the plugin) reads it. Upstream
-// writes 0644, readable by every user on the node.
+// account; only root (the runtime that runs the plugin) reads it. Upstream's
+// Go installer writes 0644, readable by every user on the node (its former
+// shell installer wrote KUBECONFIG_MODE, 600 by default).
 const kubeconfigMode = 0o600
 
 // renderKubeconfig reads the service account's token and the CA and
@@ -21,9 +22,13 @@ func renderKubeconfig(cfg *Config) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ca, err := readNonEmpty(cfg.CAFile, "CA certificate (KUBE_CA_FILE)")
-	if err != nil {
-		return nil, err
+	tls := "insecure-skip-tls-verify: true"
+	if !cfg.SkipTLSVerify {
+		ca, err := readNonEmpty(cfg.CAFile, "CA certificate (KUBE_CA_FILE)")
+		if err != nil {
+			return nil, err
+		}
+		tls = "certificate-authority-data: " + base64.StdEncoding.EncodeToString(ca)
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `# kubeconfig file for linkerd.io/cni-plugin
@@ -33,7 +38,7 @@ clusters:
 - name: local
   cluster:
     server: %s
-    certificate-authority-data: %s
+    %s
 users:
 - name: linkerd-cni
   user:
@@ -43,7 +48,7 @@ contexts:
   context:
     cluster: local
     user: linkerd-cni
-current-context: linkerd-cni-context`, cfg.Server, base64.StdEncoding.EncodeToString(ca), token)
+current-context: linkerd-cni-context`, cfg.Server, tls, token)
 	return b.Bytes(), nil
 }
 

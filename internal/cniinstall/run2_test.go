@@ -200,3 +200,24 @@ func TestUnreachableLink(t *testing.T) {
 		t.Fatalf("%d lines name the link:\n%s", n, r.log.String())
 	}
 }
+
+// TestShellInstallerVariables: the variables of upstream's former shell
+// installer that its Go installer dropped: KUBECONFIG_MODE,
+// KUBERNETES_SERVICE_PROTOCOL, SKIP_TLS_VERIFY (no CA needed then).
+func TestShellInstallerVariables(t *testing.T) {
+	tr := newTree(t)
+	tr.env["KUBECONFIG_MODE"] = "640"
+	tr.env["KUBERNETES_SERVICE_PROTOCOL"] = "http"
+	tr.env["SKIP_TLS_VERIFY"] = "true"
+	tr.env["KUBE_CA_FILE"] = filepath.Join(tr.root, "no-such-ca.crt")
+	start(t, tr)
+	want := strings.Replace(kubeconfigFor("http://10.96.0.1:443", "token-1", ""), "certificate-authority-data: ", "insecure-skip-tls-verify: true", 1)
+	if got := tr.read(t, "ZZZ-linkerd-cni-kubeconfig"); got != want {
+		t.Fatalf("kubeconfig:\n%s\nwant\n%s", got, want)
+	}
+	fi, err := os.Stat(filepath.Join(tr.net, "ZZZ-linkerd-cni-kubeconfig"))
+	must(t, err)
+	if fi.Mode().Perm() != 0o640 {
+		t.Fatalf("mode %v", fi.Mode())
+	}
+}
