@@ -14,13 +14,16 @@ FUZZ_TARGETS ?= ./nat/:FuzzParsePortRange:200000x ./nat/:FuzzParsePortList:10000
 FUZZTIME ?=
 
 CNI_BIN := bin/proxy-init-cni
+CNI_INSTALL_BIN := bin/proxy-init-cni-install
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/proxy-init
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CNI_BIN) ./cmd/proxy-init-cni
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CNI_INSTALL_BIN) ./cmd/proxy-init-cni-install
 
-# The images IMAGE:nonroot and IMAGE:netadmin, offline (FROM scratch, no
-# pull, no network): see deploy/Containerfile.
+# The images IMAGE:nonroot and IMAGE:netadmin, and the CNI DaemonSet's
+# IMAGE-cni:latest, offline (FROM scratch, no pull, no network): see
+# deploy/Containerfile.
 IMAGE ?= proxy-init
 image: build
 	./deploy/image.sh bin $(IMAGE)

@@ -19,13 +19,19 @@
 #                        still runs once at every scale point)
 #   BENCH_SECTIONS=1,2   only these sections (1 fresh, 2 re-apply, 3 scale,
 #                        4 datapath, 5 memory, 6 Go benchmarks, 7 front ends:
-#                        validate, explain, the CNI plugin)
+#                        validate, explain, the CNI plugin; 8 the CNI node
+#                        installer)
 #   BENCH_OUT=dir        where to write the report (default: bench)
 #   BENCH_UPSTREAM_CNI=path  upstream's linkerd-cni plugin, built from source
 #                        (linkerd2-proxy-init commit 183e791: `CGO_ENABLED=0 go build
 #                        -trimpath -ldflags='-s -w' ./cni-plugin`): section 7 times it
 #                        beside ours and reports the ratios; unset, those rows say
 #                        "not measured in this run"
+#   BENCH_UPSTREAM_CNI_INSTALL=path  upstream's linkerd2-cni-install, built from
+#                        source (the same commit: `CGO_ENABLED=0 go build -trimpath
+#                        -ldflags='-s -w' ./cni-install`): section 8 times it beside
+#                        ours (reaction to a conflist rewrite and a token rotation,
+#                        size, peak RSS); unset, the section says how
 # A full run takes about 6 minutes on 2 cores (the report says how long).
 set -euo pipefail
 cd "$(dirname "$0")/.."
