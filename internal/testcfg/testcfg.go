@@ -109,3 +109,21 @@ func Golden(t testing.TB, path, got string, update bool) {
 		t.Fatalf("%s differs from golden (- golden, + got):\n%s", path, d)
 	}
 }
+
+// BadBaseChains are changes to a plan's base chains that the kernel layer
+// cannot install as written (a hook other than prerouting and output, a
+// type other than nat, a policy other than accept): Validate, the Fake and
+// the kernel engine must refuse each as a configuration error.
+func BadBaseChains() map[string]func(rs *nat.Ruleset) {
+	return map[string]func(rs *nat.Ruleset){
+		"hook input, policy drop": func(rs *nat.Ruleset) {
+			h := rs.Tables[0].Chain(nat.ChainPrerouting).Hook
+			h.Name, h.Policy = "input", "drop"
+		},
+		"hook input":       func(rs *nat.Ruleset) { rs.Tables[0].Chain(nat.ChainPrerouting).Hook.Name = "input" },
+		"hook postrouting": func(rs *nat.Ruleset) { rs.Tables[1].Chain(nat.ChainOutputBase).Hook.Name = "postrouting" },
+		"policy drop":      func(rs *nat.Ruleset) { rs.Tables[1].Chain(nat.ChainOutputBase).Hook.Policy = "drop" },
+		"no policy":        func(rs *nat.Ruleset) { rs.Tables[0].Chain(nat.ChainOutputBase).Hook.Policy = "" },
+		"type filter":      func(rs *nat.Ruleset) { rs.Tables[0].Chain(nat.ChainPrerouting).Hook.Type = "filter" },
+	}
+}

@@ -235,3 +235,30 @@ func TestKernelUnencodableRulesetIsRefusedAsByTheFake(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelBaseChainLoweringWouldChangeIsRefused: a base chain whose hook,
+// type or policy lowering cannot install as written (it knows prerouting
+// and output, and creates policy accept) is refused by Apply and Check
+// before anything is sent, as a configuration error and with the Fake's
+// words. It used to be installed as prerouting/accept and reported
+// installed, and Verify then differed forever.
+func TestKernelBaseChainLoweringWouldChangeIsRefused(t *testing.T) {
+	for name, mutate := range testcfg.BadBaseChains() {
+		rs := nattest.MustPlan(t, testcfg.Full())
+		mutate(rs)
+		ns := testns.New(t)
+		c := kernel.OpenClient(t, ns)
+		_, applyErr := c.Apply(t.Context(), rs)
+		checkErr := c.Check(t.Context(), rs)
+		_, fakeErr := nat.NewFake().Apply(t.Context(), rs)
+		for what, err := range map[string]error{"apply": applyErr, "check": checkErr} {
+			var ke *nat.KernelError
+			if !nat.IsConfig(err) || errors.As(err, &ke) || fakeErr == nil || err.Error() != fakeErr.Error() {
+				t.Errorf("%s: %s: %v; want the Fake's configuration error %v", name, what, err, fakeErr)
+			}
+		}
+		if got := ns.Ruleset(t); got != "" {
+			t.Errorf("%s: a refused ruleset was installed:\n%s", name, got)
+		}
+	}
+}
