@@ -1,4 +1,7 @@
-.PHONY: build image test portable unit race fuzz hack demo integration bench clean
+.PHONY: build image test portable unit race fuzz hack demo integration bench clean deps-test deps-bench
+# Prerequisites run in the order written: deps-* install before anything
+# uses what they install.
+.NOTPARALLEL:
 GO ?= go
 BIN := bin/proxy-init
 # What `proxy-init --version` prints.
@@ -28,7 +31,14 @@ image: build
 # Every test: unit tests, kernel tests in throwaway namespaces (root), the
 # integration matrix, the shared-client tests under -race, and a short run of
 # each fuzz target, and the hack/ module (demo and benchmark tools).
-test: build image portable unit race fuzz hack
+test: deps-test build image portable unit race fuzz hack
+
+# What a target needs from Debian, installed only when missing (apt-get, as
+# root): a fresh machine runs `make test` as it is.
+deps-test:
+	./hack/deps.sh test
+deps-bench:
+	./hack/deps.sh bench
 
 # The pure planner, the Fake and pod's Fake path build and vet on any GOOS;
 # only nat/kernel (and what uses it) is Linux's.
@@ -64,7 +74,7 @@ demo: build
 integration:
 	$(GO) test -count=1 -v -run 'TestMatrix' ./internal/harness/
 
-bench: build
+bench: deps-bench build
 	./hack/bench.sh
 
 clean:
