@@ -59,3 +59,25 @@ func TestMakeTargetsInstallFirst(t *testing.T) {
 		t.Errorf(".ci/run keeps its own install list or does not run make test:\n%s", ci)
 	}
 }
+
+// TestMakeTestLints: make test runs go vet and staticcheck over both
+// modules, staticcheck by go run at a fixed version, so that it stays out
+// of the product's go.mod.
+func TestMakeTestLints(t *testing.T) {
+	out, err := exec.Command("make", "--no-print-directory", "-C", "..", "-n", "test").CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n test: %v\n%s", err, out)
+	}
+	for _, want := range []string{"go vet ./...", "go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...", "cd hack && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("make test does not run %q:\n%s", want, out)
+		}
+	}
+	gomod, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(gomod), "honnef.co") {
+		t.Error("staticcheck is in the product's go.mod")
+	}
+}
