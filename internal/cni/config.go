@@ -18,6 +18,7 @@ import (
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
+	"github.com/proxy-init/netlink-native/internal/logging"
 	"github.com/proxy-init/netlink-native/nat"
 )
 
@@ -196,23 +197,19 @@ func unknownKeys(stdin []byte) []string {
 	return out
 }
 
-// parseLevel reads log_level as upstream does: debug and info, anything
-// else warn (its default: a plugin that logs every pod at info floods the
-// runtime's log). Logrus's other names map to their nearest level; a value
-// that names no level is reported by the caller rather than refused, since
-// upstream runs with it.
+// parseLevel reads log_level as upstream does: its default (empty) is warn,
+// since a plugin that logs every pod at info floods the runtime's log; a
+// value that names no level is reported by the caller rather than refused,
+// since upstream runs with it.
 func parseLevel(s string) (lv slog.Level, known bool) {
-	switch strings.ToLower(s) {
-	case "trace", "debug":
-		return slog.LevelDebug, true
-	case "info":
-		return slog.LevelInfo, true
-	case "", "warn", "warning":
+	if s == "" {
 		return slog.LevelWarn, true
-	case "error", "fatal", "panic":
-		return slog.LevelError, true
 	}
-	return slog.LevelWarn, false
+	lv, err := logging.ParseLevel(s)
+	if err != nil {
+		return slog.LevelWarn, false
+	}
+	return lv, true
 }
 
 // config turns the linkerd section into a nat.Config. Absent keys take
