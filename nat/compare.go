@@ -3,6 +3,7 @@ package nat
 import (
 	"bytes"
 	"fmt"
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"slices"
 )
 
@@ -62,7 +63,7 @@ func (d *RulesetDiff) String() string {
 	if d.Empty() {
 		return ""
 	}
-	return Diff(d.want, d.got)
+	return linediff.Diff(d.want, d.got)
 }
 
 // Compare returns the difference between the planned ruleset want and the

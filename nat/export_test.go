@@ -2,6 +2,7 @@ package nat
 
 import (
 	"flag"
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -59,7 +60,7 @@ func golden(t *testing.T, name, got string) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
-	if d := Diff(string(want), got); d != "" {
+	if d := linediff.Diff(string(want), got); d != "" {
 		t.Fatalf("%s differs from golden (- golden, + got):\n%s", name, d)
 	}
 }

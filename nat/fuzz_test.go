@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -154,7 +155,7 @@ func FuzzConfigRender(f *testing.F) {
 			t.Fatalf("the configuration parsed back from the text is refused: %v\n%s", err, text)
 		}
 		if text2 := rs2.Render(); text2 != text {
-			t.Fatalf("render -> parse -> plan -> render differs (- first, + second):\n%s", nat.Diff(text, text2))
+			t.Fatalf("render -> parse -> plan -> render differs (- first, + second):\n%s", linediff.Diff(text, text2))
 		}
 	})
 }

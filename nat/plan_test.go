@@ -1,6 +1,7 @@
 package nat_test
 
 import (
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"net/netip"
 	"path/filepath"
 	"reflect"
@@ -41,7 +42,7 @@ func TestPlanWithoutIPv6(t *testing.T) {
 	}
 	dual := MustPlan(t, fullConfig())
 	dual.Tables = dual.Tables[:1]
-	if d := Diff(dual.Listing(false), got.Listing(false)); d != "" {
+	if d := linediff.Diff(dual.Listing(false), got.Listing(false)); d != "" {
 		t.Fatalf("the IPv4 table differs from the dual-stack plan's:\n%s", d)
 	}
 }
@@ -76,15 +77,5 @@ func TestPlanShape(t *testing.T) {
 		if strings.HasPrefix(r.Name, "ignore-proxy") {
 			t.Fatalf("unexpected rule %s", r.Name)
 		}
-	}
-}
-
-func TestDiff(t *testing.T) {
-	if d := Diff("a\nb\n", "a\nb\n"); d != "" {
-		t.Fatalf("equal texts differ: %q", d)
-	}
-	d := Diff("a\nb\nc", "a\nx\nc")
-	if !strings.Contains(d, "-b\n") || !strings.Contains(d, "+x\n") || !strings.Contains(d, " a\n") {
-		t.Fatalf("diff = %q", d)
 	}
 }

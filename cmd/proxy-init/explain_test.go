@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"net/netip"
 	"os"
 	"slices"
@@ -171,7 +172,7 @@ func TestREADMEGenerated(t *testing.T) {
 			t.Fatalf("proxy-init %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
 		}
 		if got := s[bodyStart : i+j]; got != r.stdout && !*updateREADME {
-			t.Errorf("README.md's output of proxy-init %s is stale (- README, + now); run go test ./cmd/proxy-init -run TestREADMEGenerated -update-readme:\n%s", strings.Join(args, " "), nat.Diff(got, r.stdout))
+			t.Errorf("README.md's output of proxy-init %s is stale (- README, + now); run go test ./cmd/proxy-init -run TestREADMEGenerated -update-readme:\n%s", strings.Join(args, " "), linediff.Diff(got, r.stdout))
 		}
 		out.WriteString(s[:bodyStart] + r.stdout)
 		s = s[i+j:]
@@ -247,7 +248,7 @@ func TestExplainLive(t *testing.T) {
 		t.Fatalf("show --format dot: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if after := ns.Ruleset(t); after != before {
-		t.Fatalf("explain or show changed the ruleset:\n%s", nat.Diff(before, after))
+		t.Fatalf("explain or show changed the ruleset:\n%s", linediff.Diff(before, after))
 	}
 }
 

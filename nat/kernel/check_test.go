@@ -5,6 +5,7 @@ package kernel_test
 import (
 	"context"
 	"errors"
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"os"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestKernelCheck(t *testing.T) {
 			t.Fatalf("existing=%v: check of a good plan: %v", existing, err)
 		}
 		if after := snapshotRuleset(t, ns); after != before {
-			t.Fatalf("existing=%v: check changed the ruleset:\n%s", existing, nat.Diff(before, after))
+			t.Fatalf("existing=%v: check changed the ruleset:\n%s", existing, linediff.Diff(before, after))
 		}
 		kernel.SetBeforeCommit(c, poison)
 		err := c.Check(t.Context(), nattest.MustPlan(t, testcfg.Full()))
@@ -41,7 +42,7 @@ func TestKernelCheck(t *testing.T) {
 			t.Fatalf("refused check: op %v, want add rule", nat.OpOf(err))
 		}
 		if after := snapshotRuleset(t, ns); after != before {
-			t.Fatalf("existing=%v: a refused check changed the ruleset:\n%s", existing, nat.Diff(before, after))
+			t.Fatalf("existing=%v: a refused check changed the ruleset:\n%s", existing, linediff.Diff(before, after))
 		}
 		kernel.SetBeforeCommit(c, nil)
 	}
@@ -160,7 +161,7 @@ func TestKernelDanglingReferenceIsNotAMissingFeature(t *testing.T) {
 				}
 			}
 			if after := snapshotRuleset(t, ns); after != before {
-				t.Errorf("%s, existing=%v: a refused ruleset changed the kernel's:\n%s", name, existing, nat.Diff(before, after))
+				t.Errorf("%s, existing=%v: a refused ruleset changed the kernel's:\n%s", name, existing, linediff.Diff(before, after))
 			}
 		}
 	}
@@ -196,7 +197,7 @@ func TestKernelForeignTableIsRefused(t *testing.T) {
 			}
 		}
 		if after := snapshotRuleset(t, ns); after != before {
-			t.Errorf("%s: a refused ruleset changed the kernel's:\n%s", name, nat.Diff(before, after))
+			t.Errorf("%s: a refused ruleset changed the kernel's:\n%s", name, linediff.Diff(before, after))
 		}
 	}
 }

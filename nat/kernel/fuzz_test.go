@@ -3,6 +3,7 @@
 package kernel_test
 
 import (
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"strings"
 	"testing"
 
@@ -39,7 +40,7 @@ func FuzzConfigApply(f *testing.F) {
 			t.Fatalf("verify after apply: err %v, diff:\n%s", err, d)
 		}
 		if got := ns.Ruleset(t); got != rs.Listing(false) {
-			t.Fatalf("nft lists our install differently from our own listing (- ours, + nft):\n%s", nat.Diff(rs.Listing(false), got))
+			t.Fatalf("nft lists our install differently from our own listing (- ours, + nft):\n%s", linediff.Diff(rs.Listing(false), got))
 		}
 		cmd := ns.Command("nft", "-f", "-")
 		cmd.Stdin = strings.NewReader(rs.Render())

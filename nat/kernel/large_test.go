@@ -3,6 +3,7 @@
 package kernel_test
 
 import (
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"strings"
 	"testing"
 	"time"
@@ -91,6 +92,6 @@ func TestLargeConfigurations(t *testing.T) {
 		t.Fatalf("remove: %v, %v", removed, err)
 	}
 	if got := ns.Ruleset(t); got != empty {
-		t.Fatalf("remove left something (- before, + after):\n%.2000s", nat.Diff(empty, got))
+		t.Fatalf("remove left something (- before, + after):\n%.2000s", linediff.Diff(empty, got))
 	}
 }
