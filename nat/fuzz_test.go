@@ -125,8 +125,8 @@ func FuzzConfigRender(f *testing.F) {
 		rs, err := nat.Plan(cfg)
 		if err != nil {
 			var ce *nat.ConfigError
-			if !errors.As(err, &ce) || ce.Flag == "" {
-				t.Fatalf("Plan refused %+v with %v, not a ConfigError naming a flag", cfg, err)
+			if !errors.As(err, &ce) || ce.Field == nat.FieldOther {
+				t.Fatalf("Plan refused %+v with %v, not a ConfigError naming a field", cfg, err)
 			}
 			return
 		}

@@ -113,11 +113,11 @@ func validateHook(t *Table, c *Chain) error {
 	where := fmt.Sprintf("base chain %s %s %s", t.Family, t.Name, c.Name)
 	switch {
 	case h.Name != "prerouting" && h.Name != "output":
-		return &ConfigError{Flag: "ruleset", Value: h.Name, Reason: where + ": hook must be prerouting or output, the only hooks proxy-init installs"}
+		return &ConfigError{Field: FieldRuleset, Value: h.Name, Reason: where + ": hook must be prerouting or output, the only hooks proxy-init installs"}
 	case h.Type != "nat":
-		return &ConfigError{Flag: "ruleset", Value: h.Type, Reason: where + ": type must be nat, the only chain type proxy-init installs"}
+		return &ConfigError{Field: FieldRuleset, Value: h.Type, Reason: where + ": type must be nat, the only chain type proxy-init installs"}
 	case h.Policy != "accept":
-		return &ConfigError{Flag: "ruleset", Value: h.Policy, Reason: where + ": policy must be accept, the only policy proxy-init installs"}
+		return &ConfigError{Field: FieldRuleset, Value: h.Policy, Reason: where + ": policy must be accept, the only policy proxy-init installs"}
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func (v *viewOptions) onlyFor(cmd string, fs *pflag.FlagSet) error {
 			if n == "format" {
 				owner = "explain and show"
 			}
-			return &nat.ConfigError{Flag: "--" + n, Value: fs.Lookup(n).Value.String(), Reason: "applies to " + owner + " only, not to " + cmd}
+			return &nat.ConfigError{Name: "--" + n, Value: fs.Lookup(n).Value.String(), Reason: "applies to " + owner + " only, not to " + cmd}
 		}
 	}
 	return nil
@@ -72,32 +72,32 @@ func (v *viewOptions) flow() (nat.Flow, error) {
 	f := nat.Flow{UID: v.asUID, GID: v.asGID, OIF: v.oif}
 	switch {
 	case v.inbound == v.outbound:
-		return f, &nat.ConfigError{Flag: "--inbound/--outbound", Value: fmt.Sprintf("%v/%v", v.inbound, v.outbound), Reason: "give exactly one of them"}
+		return f, &nat.ConfigError{Name: "--inbound/--outbound", Value: fmt.Sprintf("%v/%v", v.inbound, v.outbound), Reason: "give exactly one of them"}
 	case v.outbound:
 		f.Direction = nat.Outbound
 	}
 	if v.to == "" {
-		return f, &nat.ConfigError{Flag: "--to", Value: "", Reason: "the destination ADDR:PORT is required, e.g. 10.0.0.5:8080 or [fd00::5]:8080"}
+		return f, &nat.ConfigError{Name: "--to", Value: "", Reason: "the destination ADDR:PORT is required, e.g. 10.0.0.5:8080 or [fd00::5]:8080"}
 	}
 	var err error
 	if f.Dst, err = netip.ParseAddrPort(v.to); err != nil || f.Dst.Port() == 0 {
-		return f, &nat.ConfigError{Flag: "--to", Value: v.to, Reason: "must be ADDR:PORT with a port of 1-65535, e.g. 10.0.0.5:8080 or [fd00::5]:8080", Err: err}
+		return f, &nat.ConfigError{Name: "--to", Value: v.to, Reason: "must be ADDR:PORT with a port of 1-65535, e.g. 10.0.0.5:8080 or [fd00::5]:8080", Err: err}
 	}
 	if v.from != "" {
 		if f.Src, err = netip.ParseAddrPort(v.from); err != nil {
 			a, err2 := netip.ParseAddr(v.from)
 			if err2 != nil {
-				return f, &nat.ConfigError{Flag: "--from", Value: v.from, Reason: "must be ADDR or ADDR:PORT", Err: err2}
+				return f, &nat.ConfigError{Name: "--from", Value: v.from, Reason: "must be ADDR or ADDR:PORT", Err: err2}
 			}
 			f.Src = netip.AddrPortFrom(a, 0)
 		}
 		if f.Src.Addr().Is4In6() {
 			// Checked here, not left to Flow.Validate, whose error names
 			// no flag and would be reported as --to's.
-			return f, &nat.ConfigError{Flag: "--from", Value: v.from, Reason: "is an IPv4-mapped IPv6 address: give the IPv4 address"}
+			return f, &nat.ConfigError{Name: "--from", Value: v.from, Reason: "is an IPv4-mapped IPv6 address: give the IPv4 address"}
 		}
 		if f.Src.Addr().Is4() != f.Dst.Addr().Is4() {
-			return f, &nat.ConfigError{Flag: "--from", Value: v.from, Reason: "is not of the family of --to " + v.to}
+			return f, &nat.ConfigError{Name: "--from", Value: v.from, Reason: "is not of the family of --to " + v.to}
 		}
 	}
 	for _, id := range []struct {
@@ -105,17 +105,17 @@ func (v *viewOptions) flow() (nat.Flow, error) {
 		v    int64
 	}{{"--as-uid", v.asUID}, {"--as-gid", v.asGID}} {
 		if id.v < nat.NoID || id.v > 1<<32-2 {
-			return f, &nat.ConfigError{Flag: id.flag, Value: fmt.Sprint(id.v), Reason: "must be -1 (not given) or an id between 0 and 4294967294"}
+			return f, &nat.ConfigError{Name: id.flag, Value: fmt.Sprint(id.v), Reason: "must be -1 (not given) or an id between 0 and 4294967294"}
 		}
 		if id.v != nat.NoID && v.inbound {
-			return f, &nat.ConfigError{Flag: id.flag, Value: fmt.Sprint(id.v), Reason: "applies to --outbound only: an arriving packet has no local socket"}
+			return f, &nat.ConfigError{Name: id.flag, Value: fmt.Sprint(id.v), Reason: "applies to --outbound only: an arriving packet has no local socket"}
 		}
 	}
 	if v.oif != "" && v.inbound {
-		return f, &nat.ConfigError{Flag: "--oif", Value: v.oif, Reason: "applies to --outbound only: an arriving packet has no output interface at prerouting"}
+		return f, &nat.ConfigError{Name: "--oif", Value: v.oif, Reason: "applies to --outbound only: an arriving packet has no output interface at prerouting"}
 	}
 	if len(v.oif) > 15 {
-		return f, &nat.ConfigError{Flag: "--oif", Value: v.oif, Reason: "an interface name has at most 15 characters"}
+		return f, &nat.ConfigError{Name: "--oif", Value: v.oif, Reason: "an interface name has at most 15 characters"}
 	}
 	return f, nil
 }
@@ -123,14 +123,14 @@ func (v *viewOptions) flow() (nat.Flow, error) {
 func (v *viewOptions) check(cmd string) error {
 	ok := v.format == "dot" || v.format == "mermaid" || (cmd == "show" && (v.format == "nft" || v.format == "")) || (cmd == "explain" && v.format == "")
 	if !ok {
-		return &nat.ConfigError{Flag: "--format", Value: v.format, Reason: "must be mermaid or dot"}
+		return &nat.ConfigError{Name: "--format", Value: v.format, Reason: "must be mermaid or dot"}
 	}
 	if cmd == "explain" {
 		switch {
 		case v.output != "text" && v.output != "json":
-			return &nat.ConfigError{Flag: "--output", Value: v.output, Reason: "must be text or json"}
+			return &nat.ConfigError{Name: "--output", Value: v.output, Reason: "must be text or json"}
 		case v.output == "json" && v.format != "":
-			return &nat.ConfigError{Flag: "--output", Value: v.output, Reason: "a diagram (--format " + v.format + ") has no json form"}
+			return &nat.ConfigError{Name: "--output", Value: v.output, Reason: "a diagram (--format " + v.format + ") has no json form"}
 		}
 	}
 	return nil
@@ -182,7 +182,7 @@ func runView(cmd string, e *env) int {
 	rep, err := pod.Run(context.Background(), req)
 	var fe *nat.FlowError
 	if errors.As(err, &fe) {
-		return e.fail(&nat.ConfigError{Flag: "--to", Value: v.to, Reason: fe.Error(), Err: err})
+		return e.fail(&nat.ConfigError{Name: "--to", Value: v.to, Reason: fe.Error(), Err: err})
 	}
 	if err != nil {
 		return e.fail(err)

@@ -92,3 +92,16 @@ func TestListFlagsAndLibraryParseAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryFieldHasAFlag: every setting nat and nat/pod can refuse is
+// named by its flag, so that no error prints a Go field name.
+func TestEveryFieldHasAFlag(t *testing.T) {
+	for f := nat.FieldOther + 1; f <= nat.FieldCloseWaitSecs; f++ {
+		if f == nat.FieldRuleset { // proxy-init only installs plans
+			continue
+		}
+		if flagName[f] == "" {
+			t.Errorf("nat.%v has no flag in flagName", f)
+		}
+	}
+}

@@ -15,7 +15,7 @@ import (
 func newLogger(w io.Writer, format, level string) (log *slog.Logger, warn string, err error) {
 	lv, err := logging.ParseLevel(level)
 	if err != nil {
-		return nil, "", &nat.ConfigError{Flag: "--log-level", Value: level, Reason: "must be debug, info, warn or error (or trace, warning, fatal, panic)"}
+		return nil, "", &nat.ConfigError{Name: "--log-level", Value: level, Reason: "must be debug, info, warn or error (or trace, warning, fatal, panic)"}
 	}
 	switch format {
 	case "json", "plain", "":

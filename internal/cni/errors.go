@@ -74,7 +74,7 @@ func isX509(err error) bool {
 // CodeKernel.
 func runError(err error, d *Decision) error {
 	var ce *nat.ConfigError
-	if errors.As(err, &ce) && ce.Flag == "--netns" {
+	if errors.As(err, &ce) && ce.Field == nat.FieldNetNS {
 		return types.NewError(types.ErrInvalidEnvironmentVariables, fmt.Sprintf("CNI_NETNS %q: %s", ce.Value, ce.Reason), "")
 	}
 	if errors.As(err, &ce) {

@@ -187,7 +187,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 	}
 	if req.Simulate {
 		if req.Op != Apply {
-			return rep, &nat.ConfigError{Flag: "--simulate", Value: req.Op.String(), Reason: ErrSimulateOp.Error() + "; " + req.Op.String() + " with it would not be a dry run", Err: ErrSimulateOp}
+			return rep, &nat.ConfigError{Field: nat.FieldSimulate, Value: req.Op.String(), Reason: ErrSimulateOp.Error() + "; " + req.Op.String() + " with it would not be a dry run", Err: ErrSimulateOp}
 		}
 		if req.Flow != nil {
 			return rep, rep.explain(rep.Plan, *req.Flow)
@@ -333,7 +333,7 @@ func apply(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, req 
 	var sysctl nat.Sysctl
 	if closeWait > 0 {
 		if host == nil {
-			return &nat.ConfigError{Flag: "--timeout-close-wait-secs", Value: fmt.Sprint(closeWait), Reason: "the engine cannot set sysctls (it is not a nat.Host)"}
+			return &nat.ConfigError{Field: nat.FieldCloseWaitSecs, Value: fmt.Sprint(closeWait), Reason: "the engine cannot set sysctls (it is not a nat.Host)"}
 		}
 		s, err := host.OpenCloseWait(ctx)
 		switch {
