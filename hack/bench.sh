@@ -73,9 +73,19 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # hack/ is its own Go module (plotting stays out of the product's graph).
+# Building and running the benchmark must not change the product's module
+# files (a run once added 25 lines to go.sum): checked after the run.
+# -mod=readonly for every go command the run starts, whatever GOFLAGS the
+# caller has (the last -mod wins).
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
+modsum=$(cat go.mod go.sum | cksum)
 go build -C hack -o "$tmp/bench" ./bench
 args=(run -bin bin/proxy-init -ref hack/iptables-reference.sh -out "${BENCH_OUT:-bench}" -ns-prefix "$prefix")
 [ -n "${BENCH_QUICK:-}" ] && args+=(-quick)
 [ -n "${BENCH_SECTIONS:-}" ] && args+=(-sections "$BENCH_SECTIONS")
 "$tmp/bench" "${args[@]}"
+if [ "$(cat go.mod go.sum | cksum)" != "$modsum" ]; then
+	echo "bench: the run changed go.mod or go.sum (git diff go.mod go.sum): the benchmark must build from the module files as they are" >&2
+	exit 1
+fi
 echo "bench: wrote ${BENCH_OUT:-bench}/REPORT.md" >&2
