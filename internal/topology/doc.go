@@ -18,7 +18,7 @@
 // names its namespaces because its users drive them with `ip netns exec`,
 // `ip -n` and iptables-nft scripts by name; that costs the bind mounts
 // under /run/netns (and a lock file in /run) and the sweeper. Moving it onto
-// nattest's descriptors (`nsenter --net=/proc/PID/fd/N`, iproute2 accepts a
-// path wherever it takes a namespace name with a slash) would leave one
-// lifecycle and nothing on the host's /run.
+// nattest's descriptors (`nsenter --net=/proc/PID/fd/N ip ...` instead of
+// `ip -n NAME`, which takes names only; `ip link ... netns PATH` takes a
+// path) would leave one lifecycle and nothing on the host's /run.
 package topology
