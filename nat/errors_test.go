@@ -12,7 +12,7 @@ import (
 )
 
 // TestErrorClassification: programs decide by Op and Kind, wrapped or not;
-// the README's hints follow from them.
+// the hints follow from them.
 func TestErrorClassification(t *testing.T) {
 	for _, tc := range []struct {
 		err                         error

@@ -19,7 +19,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Exit codes, documented in the README.
+// Exit codes, documented in docs/proxy-init.md.
 const (
 	exitOK       = 0
 	exitSystem   = 1 // the kernel or the system refused or failed
