@@ -53,8 +53,8 @@ lint:
 # The pure planner, the Fake and pod's Fake path build and vet on any GOOS;
 # only nat/kernel (and what uses it) is Linux's.
 portable:
-	GOOS=darwin $(GO) vet ./nat/ ./nat/pod/ ./nat/nattest/
-	GOOS=windows $(GO) vet ./nat/
+	GOOS=darwin $(GO) vet ./nat/ ./nat/explain/ ./nat/pod/ ./nat/nattest/
+	GOOS=windows $(GO) vet ./nat/ ./nat/explain/
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./...

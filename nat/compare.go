@@ -3,8 +3,9 @@ package nat
 import (
 	"bytes"
 	"fmt"
-	"github.com/proxy-init/netlink-native/internal/linediff"
 	"slices"
+
+	"github.com/proxy-init/netlink-native/internal/linediff"
 )
 
 // RulesetDiff is the difference between a planned ruleset and what a
@@ -208,5 +209,5 @@ func chainSummary(c *Chain) string {
 	if c.Hook == nil {
 		return "chain " + c.Name
 	}
-	return fmt.Sprintf("chain %s { type %s hook %s priority %s; policy %s; }", c.Name, c.Hook.Type, c.Hook.Name, c.Hook.priorityText(), c.Hook.Policy)
+	return fmt.Sprintf("chain %s { type %s hook %s priority %s; policy %s; }", c.Name, c.Hook.Type, c.Hook.Name, c.Hook.PriorityText(), c.Hook.Policy)
 }

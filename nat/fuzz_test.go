@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/proxy-init/netlink-native/internal/linediff"
 	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/nat"
 )

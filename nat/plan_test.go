@@ -1,30 +1,28 @@
 package nat_test
 
 import (
-	"github.com/proxy-init/netlink-native/internal/linediff"
+	"flag"
 	"net/netip"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
 	. "github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
-func fullConfig() Config { return FullConfig() }
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func fullConfig() Config { return testcfg.Full() }
+
+// MustPlan plans a configuration that must be valid.
+var MustPlan = nattest.MustPlan
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	testcfg.Golden(t, filepath.Join("testdata", name), got, Update())
-}
-
-// TestFullConfigsAgree: the kernel tests' full configuration is this
-// package's.
-func TestFullConfigsAgree(t *testing.T) {
-	if !reflect.DeepEqual(testcfg.Full(), FullConfig()) {
-		t.Fatal("internal/testcfg.Full differs from nat's fullConfig (export_test.go): change both")
-	}
+	testcfg.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestPlanGolden(t *testing.T) {

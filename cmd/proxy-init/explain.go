@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/explain"
 	"github.com/proxy-init/netlink-native/nat/pod"
 	"github.com/spf13/pflag"
 )
@@ -68,13 +69,13 @@ func (v *viewOptions) onlyFor(cmd string, fs *pflag.FlagSet) error {
 
 // flow turns explain's flags into the connection to explain. Errors name
 // the flag and the value, as the configuration's do.
-func (v *viewOptions) flow() (nat.Flow, error) {
-	f := nat.Flow{UID: v.asUID, GID: v.asGID, OIF: v.oif}
+func (v *viewOptions) flow() (explain.Flow, error) {
+	f := explain.Flow{UID: v.asUID, GID: v.asGID, OIF: v.oif}
 	switch {
 	case v.inbound == v.outbound:
 		return f, &nat.ConfigError{Name: "--inbound/--outbound", Value: fmt.Sprintf("%v/%v", v.inbound, v.outbound), Reason: "give exactly one of them"}
 	case v.outbound:
-		f.Direction = nat.Outbound
+		f.Direction = explain.Outbound
 	}
 	if v.to == "" {
 		return f, &nat.ConfigError{Name: "--to", Value: "", Reason: "the destination ADDR:PORT is required, e.g. 10.0.0.5:8080 or [fd00::5]:8080"}
@@ -155,7 +156,7 @@ func runView(cmd string, e *env) int {
 	if err := v.check(cmd); err != nil {
 		return e.fail(err)
 	}
-	var flow nat.Flow
+	var flow explain.Flow
 	if cmd == "explain" {
 		var err error
 		if flow, err = v.flow(); err != nil {
@@ -180,7 +181,7 @@ func runView(cmd string, e *env) int {
 		req.Flow = &flow
 	}
 	rep, err := pod.Run(context.Background(), req)
-	var fe *nat.FlowError
+	var fe *explain.FlowError
 	if errors.As(err, &fe) {
 		return e.fail(&nat.ConfigError{Name: "--to", Value: v.to, Reason: fe.Error(), Err: err})
 	}
@@ -220,7 +221,7 @@ func runView(cmd string, e *env) int {
 // explainJSON is explain's --output json: the trace's keys (verdict, port,
 // decided_by, path, ...) and what was read besides it.
 type explainJSON struct {
-	*nat.Trace
+	*explain.Trace
 	// Source is "live" (read from the kernel) or "plan" (--simulate).
 	Source string `json:"source"`
 	// Diff is the difference of the live rules from the flags' plan.
@@ -228,17 +229,17 @@ type explainJSON struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-func draw(rs *nat.Ruleset, tr *nat.Trace, format string) string {
+func draw(rs *nat.Ruleset, tr *explain.Trace, format string) string {
 	if format == "dot" {
-		return rs.Dot(tr)
+		return explain.Dot(rs, tr)
 	}
-	return rs.Mermaid(tr)
+	return explain.Mermaid(rs, tr)
 }
 
 // writeExplanation prints, in order: how the live rules differ from the
 // flags, what else runs on the hook, the path rule by rule, what was
 // assumed, and the outcome.
-func writeExplanation(w io.Writer, f nat.Flow, tr *nat.Trace, source, diff string, warnings []string) {
+func writeExplanation(w io.Writer, f explain.Flow, tr *explain.Trace, source, diff string, warnings []string) {
 	if diff != "" {
 		fmt.Fprintf(w, "the live rules differ from the configuration of these flags (- configured, + live); explaining the live rules:\n%s\n", diff)
 	}
@@ -279,11 +280,11 @@ func writeExplanation(w io.Writer, f nat.Flow, tr *nat.Trace, source, diff strin
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	switch {
-	case tr.Verdict == nat.VerdictDrop:
+	case tr.Verdict == explain.VerdictDrop:
 		fmt.Fprintf(w, "result: dropped, by %s\n", tr.DecidedBy)
 	case tr.Redirected():
 		fmt.Fprintf(w, "result: redirected to :%d by %s; the proxy sees the original destination %s (SO_ORIGINAL_DST)\n", tr.Port, tr.DecidedBy, tr.OriginalDst)
-	case tr.DecidedBy == nat.DecidedByPolicy:
+	case tr.DecidedBy == explain.DecidedByPolicy:
 		fmt.Fprintf(w, "result: not redirected (%s): no rule of ours decided, the chain's policy did; the connection goes to %s itself\n", tr.Verdict, f.Dst)
 	default:
 		fmt.Fprintf(w, "result: not redirected (%s), by %s; the connection goes to %s itself\n", tr.Verdict, tr.DecidedBy, f.Dst)

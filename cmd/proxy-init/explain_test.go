@@ -3,16 +3,17 @@ package main
 import (
 	"encoding/json"
 	"flag"
-	"github.com/proxy-init/netlink-native/internal/linediff"
 	"net/netip"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/internal/topology"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/explain"
 )
 
 var updateDocs = flag.Bool("update-docs", false, "rewrite the generated blocks of docs/explain.md")
@@ -125,7 +126,7 @@ func TestShowFormatSimulate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for format, want := range map[string]string{"mermaid": plan.Mermaid(nil), "dot": plan.Dot(nil)} {
+	for format, want := range map[string]string{"mermaid": explain.Mermaid(plan, nil), "dot": explain.Dot(plan, nil)} {
 		if r := runBinary(t, "show", "--simulate", "--format", format); r.code != 0 || r.stdout != want {
 			t.Errorf("show --simulate --format %s: exit %d, stderr %s, output:\n%s", format, r.code, r.stderr, r.stdout)
 		}
@@ -248,7 +249,7 @@ func TestExplainLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := runBinary(t, "show", "--netns", ns.Path(), "--format", "dot"); r.code != 0 || r.stdout != plan.Dot(nil) {
+	if r := runBinary(t, "show", "--netns", ns.Path(), "--format", "dot"); r.code != 0 || r.stdout != explain.Dot(plan, nil) {
 		t.Fatalf("show --format dot: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if after := ns.Ruleset(t); after != before {

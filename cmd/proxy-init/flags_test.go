@@ -3,11 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-
-	"github.com/proxy-init/netlink-native/nat"
 	"reflect"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/nat"
 	"github.com/spf13/pflag"
 )
 

@@ -5,11 +5,11 @@
 package testcfg
 
 import (
-	"github.com/proxy-init/netlink-native/internal/linediff"
 	"net/netip"
 	"os"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/nat"
 )
 

@@ -5,11 +5,11 @@ package kernel_test
 import (
 	"context"
 	"errors"
-	"github.com/proxy-init/netlink-native/internal/linediff"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"

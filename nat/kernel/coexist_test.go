@@ -3,11 +3,11 @@
 package kernel_test
 
 import (
-	"github.com/proxy-init/netlink-native/internal/linediff"
 	"net/netip"
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
 	"github.com/proxy-init/netlink-native/nat/kernel"

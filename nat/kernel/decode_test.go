@@ -3,7 +3,6 @@
 package kernel
 
 import (
-	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"net/netip"
 	"reflect"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
+	"github.com/proxy-init/netlink-native/internal/testcfg"
 	. "github.com/proxy-init/netlink-native/nat"
 )
 

@@ -3,10 +3,10 @@
 package kernel_test
 
 import (
-	"github.com/proxy-init/netlink-native/internal/linediff"
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"

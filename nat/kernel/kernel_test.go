@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/proxy-init/netlink-native/internal/linediff"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/nftables/expr"
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/netns"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
 	"github.com/proxy-init/netlink-native/internal/testcfg"

@@ -3,11 +3,11 @@
 package kernel_test
 
 import (
-	"github.com/proxy-init/netlink-native/internal/linediff"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"

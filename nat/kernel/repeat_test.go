@@ -3,7 +3,6 @@
 package kernel_test
 
 import (
-	"github.com/proxy-init/netlink-native/internal/linediff"
 	"net/netip"
 	"os"
 	"runtime"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
 	"github.com/proxy-init/netlink-native/nat/kernel"
