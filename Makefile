@@ -1,4 +1,7 @@
-.PHONY: build image test portable unit race fuzz hack demo integration bench clean
+.PHONY: build image test portable unit race fuzz hack demo integration bench clean deps-test deps-bench lint
+# Prerequisites run in the order written: deps-* install before anything
+# uses what they install.
+.NOTPARALLEL:
 GO ?= go
 BIN := bin/proxy-init
 # What `proxy-init --version` prints.
@@ -28,16 +31,33 @@ IMAGE ?= proxy-init
 image: build
 	./deploy/image.sh bin $(IMAGE)
 
-# Every test: unit tests, kernel tests in throwaway namespaces (root), the
-# integration matrix, the shared-client tests under -race, and a short run of
-# each fuzz target, and the hack/ module (demo and benchmark tools).
-test: build image portable unit race fuzz hack
+# Every test: go vet and staticcheck, unit tests, kernel tests in throwaway
+# namespaces (root), the integration matrix, the shared-client tests under
+# -race, a short run of each fuzz target, and the hack/ module (benchmark
+# tools).
+test: deps-test build image portable lint unit race fuzz hack
+
+# What a target needs from Debian, installed only when missing (apt-get, as
+# root): a fresh machine runs `make test` as it is.
+deps-test:
+	./hack/deps.sh test
+deps-bench:
+	./hack/deps.sh bench
+
+# go vet and staticcheck over both modules. staticcheck is run at a fixed
+# version from the module proxy (go run pkg@version), so it never enters
+# the product's go.mod; its checks are the default set.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	cd hack && $(GO) vet ./... && $(STATICCHECK) ./...
 
 # The pure planner, the Fake and pod's Fake path build and vet on any GOOS;
 # only nat/kernel (and what uses it) is Linux's.
 portable:
-	GOOS=darwin $(GO) vet ./nat/ ./nat/pod/ ./nat/nattest/
-	GOOS=windows $(GO) vet ./nat/
+	GOOS=darwin $(GO) vet ./nat/ ./nat/explain/ ./nat/pod/ ./nat/nattest/
+	GOOS=windows $(GO) vet ./nat/ ./nat/explain/
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
@@ -57,9 +77,10 @@ fuzz:
 
 # hack/ is its own Go module, so that the plotting library the benchmark
 # charts use never enters the graph of a user who imports nat; `./...` at the
-# root does not reach it, so it is vetted and tested here, or it would rot.
+# root does not reach it, so it is tested here (and linted by lint), or it
+# would rot.
 hack:
-	cd hack && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd hack && $(GO) test -count=1 ./...
 
 demo: build
 	./hack/demo.sh
@@ -67,7 +88,7 @@ demo: build
 integration:
 	$(GO) test -count=1 -v -run 'TestMatrix' ./internal/harness/
 
-bench: build
+bench: deps-bench build
 	./hack/bench.sh
 
 clean:

@@ -1,6 +1,6 @@
 module github.com/proxy-init/netlink-native/hack
 
-go 1.26.8
+go 1.26.0
 
 require (
 	github.com/proxy-init/netlink-native v0.0.0
