@@ -18,10 +18,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/proxy-init/netlink-native/internal/cniinstall"
+	"github.com/proxy-init/netlink-native/internal/logging"
 	"github.com/spf13/pflag"
 )
 
@@ -66,31 +66,14 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	return code
 }
 
-// levelAliases map upstream's logrus level names to slog's.
-var levelAliases = map[string]string{"trace": "debug", "warning": "warn", "fatal": "error", "panic": "error"}
-
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	if l, ok := levelAliases[strings.ToLower(level)]; ok {
-		level = l
-	}
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
+	lv, err := logging.ParseLevel(level)
+	if err != nil {
 		return nil, fmt.Errorf("invalid value %q for --log-level: must be debug, info, warn or error", level)
 	}
-	opts := &slog.HandlerOptions{Level: lv, ReplaceAttr: utc}
 	switch format {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "plain", "":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json", "plain", "":
+		return logging.New(w, lv, format == "json"), nil
 	}
 	return nil, fmt.Errorf("invalid value %q for --log-format: must be plain or json", format)
-}
-
-// utc writes times in UTC: a container's log is read across nodes.
-func utc(groups []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.TimeKey && len(groups) == 0 && a.Value.Kind() == slog.KindTime {
-		a.Value = slog.TimeValue(a.Value.Time().UTC())
-	}
-	return a
 }
