@@ -1,4 +1,4 @@
-.PHONY: build image test portable unit race fuzz hack demo integration bench clean
+.PHONY: build image test portable unit race fuzz hack e2e demo integration bench clean
 GO ?= go
 BIN := bin/proxy-init
 # What `proxy-init --version` prints.
@@ -28,7 +28,7 @@ image: build
 # Every test: unit tests, kernel tests in throwaway namespaces (root), the
 # integration matrix, the shared-client tests under -race, and a short run of
 # each fuzz target, and the hack/ module (demo and benchmark tools).
-test: build image portable unit race fuzz hack
+test: build image portable unit race fuzz hack e2e
 
 # The pure planner, the Fake and pod's Fake path build and vet on any GOOS;
 # only nat/kernel (and what uses it) is Linux's.
@@ -57,6 +57,14 @@ fuzz:
 # root does not reach it, so it is vetted and tested here, or it would rot.
 hack:
 	cd hack && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+# The real-cluster scenarios (docs/e2e.md): hack/e2e is its own module (it
+# builds Kubernetes and etcd from the Go module proxy into a cache once,
+# ~8 min cold, seconds warm), boots a single node inside namespaces it
+# creates and runs the scenarios against it. Root; never skipped under CI.
+E2E_TIMEOUT ?= 40m
+e2e:
+	cd hack/e2e && $(GO) vet ./... && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./...
 
 demo: build
 	./hack/demo.sh
