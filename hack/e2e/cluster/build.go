@@ -49,7 +49,13 @@ func binsIn(dir string) *Bins {
 // has none for the current key (go.mod/go.sum of the modules, the Go
 // version, the flags). A cold build takes ~8 min on 2 cores; progress goes
 // to log. Concurrent callers wait on a lock instead of building twice.
+//
+// $PROXY_INIT_E2E_BINS names a directory of prebuilt binaries to use
+// instead (same names), bypassing the cache.
 func Binaries(ctx context.Context, log io.Writer) (*Bins, error) {
+	if d := os.Getenv("PROXY_INIT_E2E_BINS"); d != "" {
+		return binsIn(d), nil
+	}
 	mod, err := ModuleDir()
 	if err != nil {
 		return nil, err

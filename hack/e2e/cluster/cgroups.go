@@ -58,10 +58,25 @@ func makeCgroupRoot(name string) error {
 	return nil
 }
 
+// allDirs returns the mount points of every cgroup hierarchy, v1 and v2:
+// kubelet also creates its cgroup root in the cgroup2 hierarchy of a
+// hybrid host.
+func allDirs() ([]string, error) {
+	cgs, err := hostCgroups()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range cgs {
+		out = append(out, c.dir)
+	}
+	return out, nil
+}
+
 // removeCgroupRoot kills every process left in name's tree (the pods'
 // containers), then removes the tree, deepest first, in every hierarchy.
 func removeCgroupRoot(name string) error {
-	dirs, err := v1Dirs()
+	dirs, err := allDirs()
 	if err != nil {
 		return err
 	}

@@ -169,7 +169,7 @@ func (c *Cluster) startControlPlane(ctx context.Context) error {
 	if !c.opts.NoControllerManager || !c.opts.ControlPlaneOnly {
 		if _, err := c.startDaemon("kube-controller-manager", c.bins.ControllerManager, "--kubeconfig="+admin,
 			"--service-account-private-key-file="+p.saKey, "--root-ca-file="+p.caCert, "--leader-elect=false",
-			"--bind-address=127.0.0.1", "--use-service-account-credentials=false", "--controllers=*,-nodeipam,-cloud-node-lifecycle"); err != nil {
+			"--bind-address=127.0.0.1", "--use-service-account-credentials=false"); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,9 @@ func (c *Cluster) startDaemon(name, bin string, args ...string) (*daemon, error)
 	defer logf.Close()
 	cmd := c.node.Command(context.Background(), bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// containerd finds runc and its shim, kubelet mount, on PATH; a test's
+	// PATH may lack the sbin directories.
+	cmd.Env = append(os.Environ(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}

@@ -96,6 +96,34 @@ func noisy(mountPoint string) bool {
 	return false
 }
 
+// ourMarks are substrings of what a run of ours could leave on the host if
+// its isolation failed: containerd's network namespaces (cni-*), the
+// node's and the pods' interfaces, our cgroup root and kubelet's, and
+// mounts on the paths the node covers. On a shared machine other programs
+// change the host meanwhile; Attributable keeps the differences a run of
+// ours could have caused.
+var ourMarks = []string{"netns cni-", "interface cni", "interface node0", "interface veth", "proxy-init-e2e", "kubepods",
+	"mount /run", "mount /var/lib", "mount /var/log", "mount /sys", "mount /proc", "mount /tmp", "sysctl "}
+
+// Attributable splits Diff's lines into those a run of ours could have
+// caused and the others (another process's doing).
+func Attributable(diff []string) (ours, others []string) {
+	for _, l := range diff {
+		mine := false
+		for _, m := range ourMarks {
+			if strings.Contains(l, m) {
+				mine = true
+			}
+		}
+		if mine {
+			ours = append(ours, l)
+		} else {
+			others = append(others, l)
+		}
+	}
+	return ours, others
+}
+
 // Diff lists every difference from h to after, one line each ("+" appeared,
 // "-" disappeared); empty when the host is unchanged.
 func (h HostState) Diff(after HostState) []string {

@@ -65,7 +65,7 @@ func Sweep(log io.Writer) error {
 		}
 	}
 	// Cgroup roots whose run directory is already gone.
-	dirs, _ := v1Dirs()
+	dirs, _ := allDirs()
 	for _, d := range dirs {
 		cg, _ := os.ReadDir(d)
 		for _, e := range cg {

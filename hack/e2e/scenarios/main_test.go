@@ -46,9 +46,13 @@ func run(m *testing.M) (code int) {
 			code = 1
 			return
 		}
-		if d := before.Diff(after); len(d) > 0 {
+		ours, others := cluster.Attributable(before.Diff(after))
+		for _, l := range others {
+			fmt.Println("scenarios: the host changed, not by this run (another process on the machine):", l)
+		}
+		if len(ours) > 0 {
 			fmt.Println("scenarios: the host changed during the run:")
-			for _, l := range d {
+			for _, l := range ours {
 				fmt.Println("  ", l)
 			}
 			code = 1

@@ -24,12 +24,18 @@ func main() {
 	ports := flag.String("ports", "4143,4140", "comma-separated TCP ports to listen on (all addresses)")
 	flag.Parse()
 	for _, p := range strings.Split(*ports, ",") {
-		ln, err := net.Listen("tcp", ":"+p)
+		// One socket per family: on a dual-stack socket an IPv4 client is
+		// an IPv4-mapped IPv6 peer, and IP6T_SO_ORIGINAL_DST, which
+		// origdst asks an AF_INET6 socket, finds no IPv4 conntrack entry.
+		ln, err := net.Listen("tcp4", "0.0.0.0:"+p)
 		if err != nil {
 			log.Fatalf("standin: listen on port %s: %v", p, err)
 		}
 		log.Printf("standin: listening on %s", ln.Addr())
 		go serve(ln, p)
+		if ln6, err := net.Listen("tcp6", "[::]:"+p); err == nil {
+			go serve(ln6, p)
+		}
 	}
 	select {}
 }
