@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net"
 	"os"
 	"path/filepath"
@@ -249,10 +250,33 @@ func (c *Cluster) startNodeDaemons(ctx context.Context, first bool) error {
 		"--root-dir=/var/lib/kubelet", "--v=1"); err != nil {
 		return err
 	}
+	if err := c.waitFor(ctx, "kubelet healthy", 60*time.Second, func(ctx context.Context) error {
+		return c.kubeletHealthy(ctx)
+	}); err != nil {
+		return err
+	}
 	if err := c.WaitNodeReady(ctx, 60*time.Second); err != nil {
 		return err
 	}
 	c.milestone("node Ready")
+	return nil
+}
+
+// kubeletHealthy asks kubelet's healthz endpoint (inside the node).
+func (c *Cluster) kubeletHealthy(ctx context.Context) error {
+	hc := &http.Client{Transport: &http.Transport{DialContext: c.node.DialContext}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:10248/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("kubelet healthz: %s", resp.Status)
+	}
 	return nil
 }
 
@@ -443,7 +467,24 @@ func (c *Cluster) RestartNode(ctx context.Context) error {
 	c.mu.Unlock()
 	k.stop(10 * time.Second)
 	ctrd.stop(10 * time.Second)
-	return c.startNodeDaemons(ctx, false)
+	restarted := time.Now().Truncate(time.Second)
+	if err := c.startNodeDaemons(ctx, false); err != nil {
+		return err
+	}
+	// The node's Ready condition is the old kubelet's until the new one
+	// reports: wait for a heartbeat after the restart.
+	return c.waitFor(ctx, "a node heartbeat after the restart", 60*time.Second, func(ctx context.Context) error {
+		n, err := c.client.CoreV1().Nodes().Get(ctx, NodeName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		for _, cond := range n.Status.Conditions {
+			if cond.Type == corev1.NodeReady && cond.Status == corev1.ConditionTrue && !cond.LastHeartbeatTime.Time.Before(restarted) {
+				return nil
+			}
+		}
+		return errors.New("no Ready heartbeat since the restart yet")
+	})
 }
 
 func copyFile(src, dst string) error {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,7 +43,8 @@ func cachedResult(t *testing.T, ns, name string) *cniCache {
 		for _, kv := range cc.CNIArgs {
 			args[kv[0]] = kv[1]
 		}
-		if args["K8S_POD_NAMESPACE"] == ns && args["K8S_POD_NAME"] == name {
+		// containerd caches its own loopback network too (cni-loopback).
+		if cc.IfName == "eth0" && args["K8S_POD_NAMESPACE"] == ns && args["K8S_POD_NAME"] == name {
 			return &cc
 		}
 	}
@@ -85,6 +87,11 @@ func cniCheck(t *testing.T, conf string, p *corev1.Pod) (string, error) {
 
 // nftInPod runs nft in the network namespace held by f (open, so that it
 // outlives the pod).
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
 func nftInPod(t *testing.T, f *os.File, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("nsenter", append([]string{"--net=/proc/self/fd/3", "nft"}, args...)...)
@@ -120,6 +127,16 @@ func TestCNILifecycle(t *testing.T) {
 			t.Fatalf("no table ip proxy_init before the deletion: %q", tb)
 		}
 		deletePod(t, "default", p.Name)
+		// The API forgets a pod deleted with no grace period at once;
+		// kubelet tears the sandbox down (DEL) after: wait until the
+		// runtime has released the namespace.
+		deadline := time.Now().Add(30 * time.Second)
+		for fileExists(path) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if fileExists(path) {
+			t.Fatalf("the runtime still holds the pod's namespace %s 30 s after its deletion", path)
+		}
 		if tb := nftInPod(t, f, "list", "tables"); strings.Contains(tb, "proxy_init") {
 			t.Errorf("our tables are still in the pod's namespace after DEL:\n%s", tb)
 		}
@@ -200,7 +217,7 @@ func breakRules(t *testing.T, f *os.File) {
 		l = strings.TrimSpace(l)
 		if name, ok := strings.CutPrefix(l, "chain "); ok {
 			name = strings.TrimSuffix(name, " {")
-			if strings.Contains(name, "prerouting") || strings.Contains(name, "inbound") {
+			if strings.Contains(strings.ToLower(name), "redirect") && !strings.Contains(strings.ToLower(name), "output") {
 				nftInPod(t, f, "flush", "chain", "ip", "proxy_init", name)
 				t.Logf("flushed chain %s", name)
 				return
