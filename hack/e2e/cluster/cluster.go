@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,18 +49,20 @@ type Options struct {
 // Cluster is a running single-node cluster. Its methods are safe for
 // concurrent use; Stop may be called more than once.
 type Cluster struct {
-	opts    Options
-	bins    *Bins
-	dir     string
-	cgroup  string
-	pki     *pki
-	node    *Node
-	rest    *rest.Config
-	client  kubernetes.Interface
-	mu      sync.Mutex
-	daemons map[string]*daemon
-	stopped bool
-	start   time.Time
+	opts     Options
+	bins     *Bins
+	dir      string
+	cgroup   string
+	pki      *pki
+	node     *Node
+	rest     *rest.Config
+	client   kubernetes.Interface
+	mu       sync.Mutex
+	daemons  map[string]*daemon
+	stopped  bool
+	stopOnce sync.Once
+	stopErr  error
+	start    time.Time
 }
 
 // Start boots a cluster; on error everything it started is already gone.
@@ -330,13 +332,15 @@ func (c *Cluster) waitFor(ctx context.Context, what string, timeout time.Duratio
 
 // Stop ends everything the cluster started and removes its cgroups and run
 // directory (kept when PROXY_INIT_E2E_KEEP is set, for its logs). The
-// first error is returned; the cleanup goes on regardless.
+// first error is returned; the cleanup goes on regardless. A concurrent
+// call (the signal handler's, say) waits for the first to finish.
 func (c *Cluster) Stop() error {
+	c.stopOnce.Do(func() { c.stopErr = c.stop() })
+	return c.stopErr
+}
+
+func (c *Cluster) stop() error {
 	c.mu.Lock()
-	if c.stopped {
-		c.mu.Unlock()
-		return nil
-	}
 	c.stopped = true
 	ds := c.daemons
 	c.mu.Unlock()
