@@ -47,7 +47,9 @@ func TestPodStartBench(t *testing.T) {
 			Spec: corev1.PodSpec{Containers: []corev1.Container{proxyLike(), appContainer()}}}
 	}
 	initPod := func(name string) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: injectorMeta(name, nil), Spec: corev1.PodSpec{
+		meta := injectorMeta(name, nil)
+		meta.Namespace = "default"
+		return &corev1.Pod{ObjectMeta: meta, Spec: corev1.PodSpec{
 			InitContainers: []corev1.Container{initContainer(images.ProxyInitNetAdmin, 65534)},
 			Containers:     []corev1.Container{proxyContainer(), appContainer()}}}
 	}
