@@ -1,4 +1,4 @@
-.PHONY: build image test portable unit race fuzz hack e2e demo integration bench clean
+.PHONY: build image test portable unit race fuzz hack e2e e2e-bench demo integration bench clean
 GO ?= go
 BIN := bin/proxy-init
 # What `proxy-init --version` prints.
@@ -65,6 +65,13 @@ hack:
 E2E_TIMEOUT ?= 40m
 e2e:
 	cd hack/e2e && $(GO) vet ./... && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./...
+
+# Pod start on the real node (apply to Ready, medians over interleaved
+# rounds): unmeshed, unmeshed with the plugin chained, meshed in CNI and in
+# init-container mode. Markdown and JSON on stdout; a measurement only.
+E2E_BENCH_ROUNDS ?= 15
+e2e-bench:
+	cd hack/e2e && E2E_BENCH=$(E2E_BENCH_ROUNDS) $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -run '^TestPodStartBench$$' -v ./scenarios/
 
 demo: build
 	./hack/demo.sh
