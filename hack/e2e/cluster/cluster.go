@@ -382,6 +382,26 @@ func (c *Cluster) stop() error {
 	return errors.Join(errs...)
 }
 
+// SaveLogs copies the daemons' logs (logs/) and the pods' container logs
+// (the node's /var/log/pods) into dst, for a failed run whose run
+// directory Stop removes.
+func (c *Cluster) SaveLogs(dst string) error {
+	for _, sub := range []string{"logs", "varlog"} {
+		src := filepath.Join(c.dir, sub)
+		err := filepath.WalkDir(src, func(p string, e os.DirEntry, err error) error {
+			if err != nil || !e.Type().IsRegular() {
+				return nil
+			}
+			rel, _ := filepath.Rel(c.dir, p)
+			return copyFile(p, filepath.Join(dst, rel))
+		})
+		if err != nil {
+			return fmt.Errorf("save logs to %s: %w", dst, err)
+		}
+	}
+	return nil
+}
+
 // Dir is the run directory (logs/ holds each daemon's log).
 func (c *Cluster) Dir() string { return c.dir }
 

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -80,6 +81,12 @@ func run(m *testing.M) (code int) {
 		return 1
 	}
 	defer func() {
+		if code != 0 {
+			logs := filepath.Join(os.TempDir(), fmt.Sprintf("proxy-init-e2e-logs-%d", os.Getpid()))
+			if err := c.SaveLogs(logs); err == nil {
+				fmt.Println("scenarios: the cluster's logs are in", logs)
+			}
+		}
 		if err := c.Stop(); err != nil {
 			fmt.Println("scenarios: stop:", err)
 			code = 1
