@@ -19,8 +19,12 @@ import (
 const (
 	KubernetesVersion = "v1.37.2"
 	EtcdVersion       = "v3.7.3"
+	HelmVersion       = "v4.3.2"
 	kubeLDFlags       = "-s -w -X k8s.io/component-base/version.gitVersion=v1.37.2 -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37"
 )
+
+// helmLDFlags make helm report its release (v4.3.2, not just "v4.3").
+const helmLDFlags = "-s -w -X helm.sh/helm/v4/internal/version.version=" + HelmVersion
 
 // kubeCommands are built from k8s.io/kubernetes/cmd/<name>.
 var kubeCommands = []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kubectl"}
@@ -101,7 +105,7 @@ func Binaries(ctx context.Context, log io.Writer) (*Bins, error) {
 		return nil, err
 	}
 	if helm := filepath.Join(mod, "tools", "helm"); fileExists(filepath.Join(helm, "go.mod")) {
-		if err := goBuild(ctx, log, helm, filepath.Join(tmp, "helm"), "-s -w", "helm.sh/helm/v4/cmd/helm"); err != nil {
+		if err := goBuild(ctx, log, helm, filepath.Join(tmp, "helm"), helmLDFlags, "helm.sh/helm/v4/cmd/helm"); err != nil {
 			return nil, err
 		}
 	}
@@ -142,7 +146,7 @@ func buildKey(ctx context.Context, mod string) (string, error) {
 		return "", fmt.Errorf("go env: %w", err)
 	}
 	h.Write(out)
-	fmt.Fprintln(h, kubeLDFlags, strings.Join(kubeCommands, ","))
+	fmt.Fprintln(h, kubeLDFlags, helmLDFlags, strings.Join(kubeCommands, ","))
 	for _, f := range []string{"go.mod", "go.sum", "tools/etcd/main.go", "tools/helm/go.mod", "tools/helm/go.sum"} {
 		b, _ := os.ReadFile(filepath.Join(mod, f)) // an absent helm module hashes as empty
 		fmt.Fprintf(h, "%s %d\n", f, len(b))
