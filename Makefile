@@ -1,4 +1,4 @@
-.PHONY: build image test portable unit race fuzz hack demo integration bench clean deps-test deps-bench lint
+.PHONY: build image test portable unit race fuzz hack e2e e2e-bench demo integration bench clean deps-test deps-bench deps-e2e lint
 # Prerequisites run in the order written: deps-* install before anything
 # uses what they install.
 .NOTPARALLEL:
@@ -34,8 +34,8 @@ image: build
 # Every test: go vet and staticcheck, unit tests, kernel tests in throwaway
 # namespaces (root), the integration matrix, the shared-client tests under
 # -race, a short run of each fuzz target, and the hack/ module (benchmark
-# tools).
-test: deps-test build image portable lint unit race fuzz hack
+# tools), and the real-cluster scenarios (e2e).
+test: deps-test deps-e2e build image portable lint unit race fuzz hack e2e
 
 # What a target needs from Debian, installed only when missing (apt-get, as
 # root): a fresh machine runs `make test` as it is.
@@ -43,6 +43,8 @@ deps-test:
 	./hack/deps.sh test
 deps-bench:
 	./hack/deps.sh bench
+deps-e2e:
+	./hack/deps.sh e2e
 
 # go vet and staticcheck over both modules. staticcheck is run at a fixed
 # version from the module proxy (go run pkg@version), so it never enters
@@ -81,6 +83,21 @@ fuzz:
 # would rot.
 hack:
 	cd hack && $(GO) test -count=1 ./...
+
+# The real-cluster scenarios (docs/e2e.md): hack/e2e is its own module (it
+# builds Kubernetes and etcd from the Go module proxy into a cache once,
+# ~8 min cold, seconds warm), boots a single node inside namespaces it
+# creates and runs the scenarios against it. Root; never skipped under CI.
+E2E_TIMEOUT ?= 40m
+e2e: deps-test deps-e2e build
+	cd hack/e2e && $(GO) vet ./... && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./...
+
+# Pod start on the real node (apply to Ready, medians over interleaved
+# rounds): unmeshed, unmeshed with the plugin chained, meshed in CNI and in
+# init-container mode. Markdown and JSON on stdout; a measurement only.
+E2E_BENCH_ROUNDS ?= 15
+e2e-bench: deps-test deps-e2e build
+	cd hack/e2e && E2E_BENCH=$(E2E_BENCH_ROUNDS) $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -run '^TestPodStartBench$$' -v ./scenarios/
 
 demo: build
 	./hack/demo.sh

@@ -24,6 +24,13 @@ declare -A groups=(
 		setcap:libcap2-bin getcap:libcap2-bin
 		/usr/lib/cni/loopback:containernetworking-plugins /usr/lib/cni/bridge:containernetworking-plugins
 		/usr/lib/cni/host-local:containernetworking-plugins"
+	# The real-cluster scenarios (make e2e): Debian's containerd, with ctr
+	# and the runc shim, is the node's runtime; nothing starts it but the
+	# tests.
+	[e2e]="containerd:containerd ctr:containerd containerd-shim-runc-v2:containerd runc:runc
+		nsenter:util-linux unshare:util-linux ip:iproute2 podman:podman
+		/usr/lib/cni/loopback:containernetworking-plugins /usr/lib/cni/bridge:containernetworking-plugins
+		/usr/lib/cni/host-local:containernetworking-plugins"
 	# What the benchmark compares against and times with (hyperfine and GNU
 	# time have fallbacks in the harness, which the report names).
 	[bench]="nft:nftables iptables-nft:iptables ip6tables-nft:iptables ip:iproute2 unshare:util-linux
