@@ -14,10 +14,12 @@ FUZZ_TARGETS ?= ./nat/:FuzzParsePortRange:200000x ./nat/:FuzzParsePortList:10000
 FUZZTIME ?=
 
 CNI_BIN := bin/proxy-init-cni
+REPAIR_BIN := bin/proxy-init-cni-repair
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/proxy-init
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CNI_BIN) ./cmd/proxy-init-cni
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(REPAIR_BIN) ./cmd/proxy-init-cni-repair
 
 # The images IMAGE:nonroot and IMAGE:netadmin, offline (FROM scratch, no
 # pull, no network): see deploy/Containerfile.

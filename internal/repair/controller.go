@@ -1,0 +1,203 @@
+package repair
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+)
+
+// Controller watches one node's meshed pods and repairs those whose
+// validator exited 95. Create it with New, start it with Run.
+type Controller struct {
+	client   kubernetes.Interface
+	opts     Options
+	log      *slog.Logger
+	m        *Metrics
+	informer cache.SharedIndexInformer
+	queue    workqueue.TypedRateLimitingInterface[item]
+	ready    atomic.Bool
+	now      func() time.Time
+
+	mu sync.Mutex
+	// done maps a pod's UID to the validator restart last acted on, so
+	// that a failure is acted on once; an entry goes with its pod.
+	done map[types.UID]int32
+}
+
+// item is a queued pod: its key, and its UID so that a new pod of the same
+// name is never taken for it.
+type item struct {
+	Namespace, Name string
+	UID             types.UID
+}
+
+// New creates a controller on client (a real clientset, or client-go's
+// fake in tests) for opts.NodeName. Bad options are ErrOptions.
+func New(client kubernetes.Interface, opts Options) (*Controller, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	c := &Controller{
+		client: client,
+		opts:   o,
+		log:    o.Logger,
+		m:      o.Metrics,
+		now:    time.Now,
+		done:   map[types.UID]int32{},
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[item](),
+			workqueue.TypedRateLimitingQueueConfig[item]{Name: "linkerd-cni-repair"}),
+	}
+	// Only this node's meshed pods, as upstream watches; no periodic
+	// resync (a failing pod's crash loop updates its status anyway). The
+	// informer relists by itself when a watch expires or the API server
+	// restarts.
+	// (The pod informer alone: client-go's informer factory would link
+	// every API group's informers into the binary.)
+	c.informer = coreinformers.NewFilteredPodInformer(client, metav1.NamespaceAll, 0, cache.Indexers{},
+		func(lo *metav1.ListOptions) {
+			lo.LabelSelector = DataPlaneLabel
+			lo.FieldSelector = "spec.nodeName=" + o.NodeName
+		})
+	if err := c.informer.SetTransform(trim); err != nil {
+		return nil, fmt.Errorf("set the pod informer's transform: %w", err)
+	}
+	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.observe,
+		UpdateFunc: func(_, obj any) { c.observe(obj) },
+		DeleteFunc: c.forget,
+	}); err != nil {
+		return nil, fmt.Errorf("watch pods: %w", err)
+	}
+	return c, nil
+}
+
+// Run watches and repairs until ctx ends, then waits for the workers. It
+// returns an error only if the pod cache never synced before ctx ended.
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.queue.ShutDown()
+	c.log.Info("watching pods", "node", c.opts.NodeName, "labelSelector", DataPlaneLabel, "mode", string(c.opts.Mode))
+	go c.informer.RunWithContext(ctx)
+	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced) {
+		return fmt.Errorf("list the pods of node %s: %w", c.opts.NodeName, context.Cause(ctx))
+	}
+	c.ready.Store(true)
+	c.log.Info("pod cache synced", "pods", len(c.informer.GetStore().ListKeys()))
+	var wg sync.WaitGroup
+	for range c.opts.Workers {
+		wg.Go(func() {
+			for c.processNext(ctx) {
+			}
+		})
+	}
+	<-ctx.Done()
+	c.queue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+// Ready reports whether the pod cache has synced (the admin server's
+// /ready).
+func (c *Controller) Ready() bool { return c.ready.Load() }
+
+// observe queues a pod that needs repair and was not repaired for this
+// failure yet. A full queue drops it (counted): the pod's next crash-loop
+// restart brings it back, as upstream relies on.
+func (c *Controller) observe(obj any) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	f, ok := validatorFailure(pod)
+	if !ok || c.handled(f) {
+		return
+	}
+	if c.queue.Len() >= c.opts.QueueCapacity {
+		c.m.QueueOverflow.Inc()
+		c.log.Debug("dropped pod: queue full", "pod", pod.Namespace+"/"+pod.Name)
+		return
+	}
+	c.queue.Add(item{pod.Namespace, pod.Name, pod.UID})
+}
+
+// forget drops a deleted pod's record.
+func (c *Controller) forget(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if pod, ok := obj.(*corev1.Pod); ok {
+		c.mu.Lock()
+		delete(c.done, pod.UID)
+		c.mu.Unlock()
+	}
+}
+
+func (c *Controller) handled(f failure) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.done[types.UID(f.UID)]
+	return ok && n >= f.RestartCount
+}
+
+func (c *Controller) markHandled(f failure) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done[types.UID(f.UID)] = f.RestartCount
+}
+
+// processNext acts on one queued pod; false when the queue is shut down.
+func (c *Controller) processNext(ctx context.Context) bool {
+	it, quit := c.queue.Get()
+	if quit {
+		return false
+	}
+	defer c.queue.Done(it)
+	retry := c.process(ctx, it)
+	if retry && c.queue.NumRequeues(it) < c.opts.MaxRetries && ctx.Err() == nil {
+		c.queue.AddRateLimited(it)
+		return true
+	}
+	c.queue.Forget(it)
+	return true
+}
+
+// process re-reads the pod from the cache (it may have changed or gone
+// since it was queued) and acts on it; it reports whether to retry.
+func (c *Controller) process(ctx context.Context, it item) bool {
+	obj, exists, err := c.informer.GetIndexer().GetByKey(it.Namespace + "/" + it.Name)
+	if err != nil || !exists {
+		return false
+	}
+	pod := obj.(*corev1.Pod)
+	if pod.UID != it.UID {
+		return false // a new pod of the same name: it is queued on its own if it fails
+	}
+	f, ok := validatorFailure(pod)
+	if !ok || c.handled(f) {
+		return false
+	}
+	log := c.log.With("pod", pod.Namespace+"/"+pod.Name, "uid", string(pod.UID), "validatorRestarts", f.RestartCount)
+	var retry bool
+	switch c.opts.Mode {
+	case ModeInPlace:
+		retry = c.repairInPlace(ctx, pod, log)
+	default:
+		retry = c.deletePod(ctx, pod, log)
+	}
+	if !retry {
+		c.markHandled(f)
+	}
+	return retry
+}
