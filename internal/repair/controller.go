@@ -25,6 +25,7 @@ type Controller struct {
 	log      *slog.Logger
 	m        *Metrics
 	informer cache.SharedIndexInformer
+	handler  cache.ResourceEventHandlerRegistration
 	queue    workqueue.TypedRateLimitingInterface[item]
 	ready    atomic.Bool
 	now      func() time.Time
@@ -74,7 +75,7 @@ func New(client kubernetes.Interface, opts Options) (*Controller, error) {
 	if err := c.informer.SetTransform(trim); err != nil {
 		return nil, fmt.Errorf("set the pod informer's transform: %w", err)
 	}
-	if _, err := c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	if c.handler, err = c.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.observe,
 		UpdateFunc: func(_, obj any) { c.observe(obj) },
 		DeleteFunc: c.forget,
@@ -90,7 +91,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
 	c.log.Info("watching pods", "node", c.opts.NodeName, "labelSelector", DataPlaneLabel, "mode", string(c.opts.Mode))
 	go c.informer.RunWithContext(ctx)
-	if !cache.WaitForCacheSync(ctx.Done(), c.informer.HasSynced) {
+	// Synced once the handler has seen every pod of the first list, so
+	// that "ready" means every pod already failing is queued.
+	if !cache.WaitForCacheSync(ctx.Done(), c.handler.HasSynced) {
 		return fmt.Errorf("list the pods of node %s: %w", c.opts.NodeName, context.Cause(ctx))
 	}
 	c.ready.Store(true)
