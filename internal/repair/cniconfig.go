@@ -73,8 +73,8 @@ func settingsFromFile(path string) (*cni.Settings, error) {
 }
 
 // pluginEntry finds the plugin's entry in a conflist ("plugins") or a
-// single .conf, and gives it the list's cniVersion and name when it has
-// none, as libcni does before calling a plugin.
+// single .conf, and gives it the list's cniVersion and name, as libcni
+// does before calling a plugin.
 func pluginEntry(raw []byte) ([]byte, error) {
 	var list struct {
 		CNIVersion string                       `json:"cniVersion"`
@@ -97,7 +97,7 @@ func pluginEntry(raw []byte) ([]byte, error) {
 			continue
 		}
 		for k, v := range map[string]string{"cniVersion": list.CNIVersion, "name": list.Name} {
-			if _, ok := p[k]; !ok && v != "" {
+			if v != "" {
 				p[k], _ = json.Marshal(v)
 			}
 		}

@@ -78,8 +78,8 @@ type InPlaceOptions struct {
 	// Sandboxes finds a pod's network namespace: a *CRI, or a fake.
 	// Required.
 	Sandboxes SandboxFinder
-	// Engine, when set, is where the rules go instead of the pod's
-	// namespace (a *nat.Fake in tests without root).
+	// Engine, when set, is where the rules go instead of the namespace
+	// Sandboxes found (a *nat.Fake in tests without root).
 	Engine nat.Engine
 	// Timeout bounds one repair (DefaultRepairTimeout).
 	Timeout time.Duration
