@@ -30,7 +30,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/proxy-init/netlink-native/internal/repair"
 	"github.com/spf13/pflag"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -54,7 +53,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "proxy-init-cni-repair: --kubeconfig %q --context %q: %v\n", s.kubeconfig, s.context, err)
 		return 2
 	}
-	client, err := kubernetes.NewForConfig(cfg)
+	kube, err := repair.NewKube(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "proxy-init-cni-repair: --kubeconfig %q: %v\n", s.kubeconfig, err)
 		return 2
@@ -74,7 +73,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		defer cri.Close()
 		opts.InPlace = repair.InPlaceOptions{CNIConfig: s.cniConfig, Sandboxes: cri}
 	}
-	c, err := repair.New(client, opts)
+	c, err := repair.New(kube, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "proxy-init-cni-repair: %v\n", err)
 		return 2

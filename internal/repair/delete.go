@@ -20,7 +20,7 @@ func (c *Controller) deletePod(ctx context.Context, pod *corev1.Pod, log *slog.L
 	uid := pod.UID
 	start := c.now()
 	dctx, cancel := context.WithTimeout(ctx, c.opts.DeleteTimeout)
-	err := c.client.CoreV1().Pods(pod.Namespace).Delete(dctx, pod.Name, metav1.DeleteOptions{
+	err := c.kube.DeletePod(dctx, pod.Namespace, pod.Name, metav1.DeleteOptions{
 		GracePeriodSeconds: &grace,
 		Preconditions:      &metav1.Preconditions{UID: &uid},
 	})
@@ -55,7 +55,7 @@ func (c *Controller) deletePod(ctx context.Context, pod *corev1.Pod, log *slog.L
 // logged, not retried (the action it reports is done).
 func (c *Controller) record(ctx context.Context, pod *corev1.Pod, k eventKind, log *slog.Logger) {
 	start := c.now()
-	err := publish(ctx, c.client, newEvent(pod, k, c.opts.ControllerPodName, start), c.opts.EventTimeout)
+	err := publish(ctx, c.kube, newEvent(pod, k, c.opts.ControllerPodName, start), c.opts.EventTimeout)
 	switch {
 	case err == nil:
 		c.m.EventsPublishLatency.Observe(c.now().Sub(start).Seconds())

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // ReportingController is the event's reportingController, upstream's.
@@ -64,10 +63,10 @@ func newEvent(pod *corev1.Pod, k eventKind, instance string, now time.Time) *eve
 // goroutine of its own and never tells the caller how a send went, so
 // upstream's events_publish_* metrics (latency, errors, timeouts) could not
 // be counted. One event per action needs none of its aggregation.
-func publish(ctx context.Context, client kubernetes.Interface, ev *eventsv1.Event, timeout time.Duration) error {
+func publish(ctx context.Context, kube Kube, ev *eventsv1.Event, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	_, err := client.EventsV1().Events(ev.Namespace).Create(ctx, ev, metav1.CreateOptions{})
+	err := kube.CreateEvent(ctx, ev)
 	if err != nil {
 		return fmt.Errorf("create event %s/%s about the pod: %w", ev.Namespace, ev.Name, err)
 	}

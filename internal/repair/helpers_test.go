@@ -3,6 +3,7 @@ package repair
 import (
 	"bytes"
 	"context"
+	"github.com/proxy-init/netlink-native/internal/repair/clientset"
 	"log/slog"
 	"sync"
 	"testing"
@@ -101,7 +102,7 @@ func newHarness(t *testing.T, opts Options, objs ...*corev1.Pod) *harness {
 	}
 	opts.Metrics = h.m
 	opts.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := New(client, opts)
+	c, err := New(clientset.Adapt(client), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func (c *Controller) repairInPlace(ctx context.Context, pod *corev1.Pod, log *sl
 	if target.NetNS, err = c.opts.InPlace.Sandboxes.NetNS(ctx, pod); err != nil {
 		return fail("find the pod's network namespace", err)
 	}
-	api := clientsetAPI{c: c.client, uid: pod.UID}
+	api := samePod{Kube: c.kube, uid: pod.UID}
 	d, _, err := cni.Program(ctx, api, cni.PodRef{Namespace: pod.Namespace, Name: pod.Name}, s, target, log.With("cniConfig", path, "netns", target.NetNS))
 	if err != nil {
 		return fail("program the pod's rules", err)

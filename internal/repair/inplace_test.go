@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/proxy-init/netlink-native/internal/repair/clientset"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,7 +61,7 @@ func pluginRules(t *testing.T, h *harness, confPath string, pod *corev1.Pod) *na
 	t.Helper()
 	entry := pluginEntryOf(t, confPath)
 	engine := nat.NewFake()
-	p := &cni.Plugin{Stderr: &bytes.Buffer{}, Engine: engine, NewAPI: func(*cni.Settings) (cni.API, error) { return clientsetAPI{c: h.client}, nil }}
+	p := &cni.Plugin{Stderr: &bytes.Buffer{}, Engine: engine, NewAPI: func(*cni.Settings) (cni.API, error) { return clientset.Adapt(h.client), nil }}
 	_, err := p.Add(&skel.CmdArgs{ContainerID: "c1", Netns: "/unused", IfName: "eth0",
 		Args: "K8S_POD_NAMESPACE=" + pod.Namespace + ";K8S_POD_NAME=" + pod.Name, StdinData: entry})
 	if err != nil {
@@ -179,7 +180,7 @@ func TestInPlaceUnmeshedPod(t *testing.T) {
 // pod): its annotations must not configure the old pod's namespace.
 func TestInPlaceReplacedPod(t *testing.T) {
 	pod, _ := annotated("web", failed(95, 1))
-	api := clientsetAPI{c: newHarness(t, Options{}, pod).client, uid: "uid-old"}
+	api := samePod{Kube: clientset.Adapt(newHarness(t, Options{}, pod).client), uid: "uid-old"}
 	if _, err := api.Pod(context.Background(), "app", "web"); !errors.Is(err, ErrPodReplaced) {
 		t.Fatalf("error %v, want ErrPodReplaced", err)
 	}

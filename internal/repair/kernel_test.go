@@ -5,6 +5,7 @@ package repair
 import (
 	"bytes"
 	"context"
+	"github.com/proxy-init/netlink-native/internal/repair/clientset"
 	"strings"
 	"testing"
 
@@ -33,7 +34,7 @@ func TestInPlaceKernel(t *testing.T) {
 	h.start()
 	h.eventually("a repair", func() bool { return counterValue(h.m.PodsRepaired) == 1 })
 
-	plugin := &cni.Plugin{Stderr: &bytes.Buffer{}, NewAPI: func(*cni.Settings) (cni.API, error) { return clientsetAPI{c: h.client}, nil }}
+	plugin := &cni.Plugin{Stderr: &bytes.Buffer{}, NewAPI: func(*cni.Settings) (cni.API, error) { return clientset.Adapt(h.client), nil }}
 	if _, err := plugin.Add(&skel.CmdArgs{ContainerID: "c1", Netns: pluginNS.Path(), IfName: "eth0",
 		Args: "K8S_POD_NAMESPACE=app;K8S_POD_NAME=web", StdinData: pluginEntryOf(t, conf)}); err != nil {
 		t.Fatalf("plugin ADD: %v", err)
@@ -50,7 +51,7 @@ func TestInPlaceKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := cni.Decide(context.Background(), clientsetAPI{c: h.client}, cni.PodRef{Namespace: "app", Name: "web"}, s.Base, h.c.log)
+	d, err := cni.Decide(context.Background(), clientset.Adapt(h.client), cni.PodRef{Namespace: "app", Name: "web"}, s.Base, h.c.log)
 	if err != nil {
 		t.Fatal(err)
 	}
