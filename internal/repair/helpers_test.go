@@ -187,3 +187,5 @@ func counterValue(c interface{ Write(*dto.Metric) error }) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+var testTime = time.Date(2026, 12, 4, 17, 0, 0, 0, time.UTC)
