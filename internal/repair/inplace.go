@@ -41,6 +41,10 @@ func (c *Controller) repairInPlace(ctx context.Context, pod *corev1.Pod, log *sl
 		log.Info("nothing to repair in place: the CNI plugin would not program this pod either")
 		return false
 	}
+	if s.Simulate {
+		log.Info("linkerd.simulate is set in the plugin's configuration: nothing installed, as the plugin would install nothing")
+		return false
+	}
 	c.m.PodsRepairLatency.Observe(c.now().Sub(start).Seconds())
 	c.m.PodsRepaired.Inc()
 	log.Info("repaired pod in place: its linkerd-network-validator exited 95; installed its rules, the kubelet re-runs the validator", "netns", target.NetNS)
