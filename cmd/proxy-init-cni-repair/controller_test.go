@@ -105,7 +105,7 @@ func get(url string) (int, string) {
 // namespace's loopback: /live at once, /ready only once the pod list has
 // come, the failing pod deleted with grace period 0 and its UID as
 // precondition over the real REST encoding, the event created, the metrics
-// served, and exit 0 on SIGTERM.
+// served, and exit 0 on SIGTERM; all as nobody, with no capabilities.
 func TestAgainstAPI(t *testing.T) {
 	if !testns.InNodeNamespace() {
 		testns.RequireRoot(t)
@@ -121,17 +121,27 @@ func TestAgainstAPI(t *testing.T) {
 			close(api.release)
 		}
 	}()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	// The controller runs as nobody, as upstream's sidecar does (non-root,
+	// no capabilities): its files must be readable by it.
+	// (t.TempDir's parent is private to root.)
+	dir, err := os.MkdirTemp("", "repair-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	os.Chmod(dir, 0o755)
+	kubeconfig := filepath.Join(dir, "kubeconfig")
 	os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: %q}}]
 users: [{name: u, user: {token: secret-token-never-logged}}]
 contexts: [{name: x, context: {cluster: c, user: u}}]
 current-context: x
-`, srv.URL)), 0o600)
+`, srv.URL)), 0o644)
 	admin := freePort(t)
 	cmd := exec.Command(binary, append(required, "--kubeconfig", kubeconfig, "--admin-addr", admin, "--log-format", "json", "--log-level", "debug")...)
-	cmd.Env = []string{"HOME=" + t.TempDir()}
+	cmd.Env = []string{"HOME=" + dir}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -148,6 +158,10 @@ current-context: x
 	}()
 	base := "http://" + admin
 	waitFor(t, "/live", func() bool { c, _ := get(base + "/live"); return c == 200 })
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)); err != nil ||
+		!strings.Contains(string(st), "\nUid:\t65534\t") || !strings.Contains(string(st), "\nCapEff:\t0000000000000000\n") {
+		t.Errorf("the controller is not running as nobody without capabilities (%v):\n%s", err, st)
+	}
 	if c, b := get(base + "/ready"); c != 500 || b != "not ready\n" {
 		t.Errorf("/ready before the list: %d %q, want 500 \"not ready\"", c, b)
 	}
@@ -217,5 +231,36 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestShutdownBeforeSync: SIGTERM while the API server has not answered the
+// list is a clean shutdown (exit 0), and /ready said 500 until then.
+func TestShutdownBeforeSync(t *testing.T) {
+	if !testns.InNodeNamespace() {
+		testns.RequireRoot(t)
+		t.Skip("needs the node namespace")
+	}
+	api := &fakeAPI{release: make(chan struct{})}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	defer close(api.release)
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kubeconfig, []byte(fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: %q}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n", srv.URL)), 0o600)
+	admin := freePort(t)
+	cmd := exec.Command(binary, append(required, "--kubeconfig", kubeconfig, "--admin-addr", admin)...)
+	cmd.Env = []string{"HOME=" + t.TempDir()}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the list request", func() bool { api.mu.Lock(); defer api.mu.Unlock(); return len(api.lists) == 1 })
+	if c, _ := get("http://" + admin + "/ready"); c != 500 {
+		t.Errorf("/ready %d before the list, want 500", c)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit after SIGTERM before sync: %v\n%s", err, stderr.String())
 	}
 }

@@ -8,7 +8,7 @@
 // Kubernetes client and the admin server.
 //
 // Exit codes: 0 after SIGTERM or SIGINT; 1 when it cannot run (the admin
-// address cannot be bound, the pod list never syncs); 2 for bad input (a
+// address cannot be bound); 2 for bad input (a
 // flag or variable's value, a kubeconfig that cannot be loaded), with one
 // line naming the flag and the value.
 package main

@@ -32,6 +32,11 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	// TestAgainstAPI runs the binary as nobody.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	if binary, err = testns.BuildCommand(dir, "proxy-init-cni-repair"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

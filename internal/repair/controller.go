@@ -97,8 +97,9 @@ func New(kube Kube, opts Options) (*Controller, error) {
 	return c, nil
 }
 
-// Run watches and repairs until ctx ends, then waits for the workers. It
-// returns an error only if the pod cache never synced before ctx ended.
+// Run watches and repairs until ctx ends, then waits for the workers. The
+// informer retries a failing API server by itself, so Run has no error of
+// its own to return; the error result is for future use and always nil.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
 	c.log.Info("watching pods", "node", c.opts.NodeName, "labelSelector", DataPlaneLabel, "mode", string(c.opts.Mode))
@@ -106,7 +107,10 @@ func (c *Controller) Run(ctx context.Context) error {
 	// Synced once the handler has seen every pod of the first list, so
 	// that "ready" means every pod already failing is queued.
 	if !cache.WaitForCacheSync(ctx.Done(), c.handler.HasSynced) {
-		return fmt.Errorf("list the pods of node %s: %w", c.opts.NodeName, context.Cause(ctx))
+		// Stopped before the first list came (the informer retries an
+		// unreachable API server until then): a shutdown, not a failure.
+		c.log.Info("stopped before the pod list was read", "cause", context.Cause(ctx).Error())
+		return nil
 	}
 	// The first list decoded every pod in full before the transform
 	// trimmed it: hand that garbage back to the kernel now, instead of
