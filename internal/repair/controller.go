@@ -32,9 +32,9 @@ type Controller struct {
 	now      func() time.Time
 
 	mu sync.Mutex
-	// done maps a pod's UID to the validator restart last acted on, so
-	// that a failure is acted on once; an entry goes with its pod.
-	done map[types.UID]int32
+	// done maps a pod's UID to the validator run last acted on, so that a
+	// failure is acted on once; an entry goes with its pod.
+	done map[types.UID]string
 }
 
 // item is a queued pod: its key, and its UID so that a new pod of the same
@@ -58,7 +58,7 @@ func New(kube Kube, opts Options) (*Controller, error) {
 		log:  o.Logger,
 		m:    o.Metrics,
 		now:  time.Now,
-		done: map[types.UID]int32{},
+		done: map[types.UID]string{},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[item](),
 			workqueue.TypedRateLimitingQueueConfig[item]{Name: "linkerd-cni-repair"}),
@@ -171,14 +171,14 @@ func (c *Controller) forget(obj any) {
 func (c *Controller) handled(f failure) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n, ok := c.done[types.UID(f.UID)]
-	return ok && n >= f.RestartCount
+	run, ok := c.done[types.UID(f.UID)]
+	return ok && run == f.Run
 }
 
 func (c *Controller) markHandled(f failure) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.done[types.UID(f.UID)] = f.RestartCount
+	c.done[types.UID(f.UID)] = f.Run
 }
 
 // processNext acts on one queued pod; false when the queue is shut down.
@@ -212,7 +212,7 @@ func (c *Controller) process(ctx context.Context, it item) bool {
 	if !ok || c.handled(f) {
 		return false
 	}
-	log := c.log.With("pod", pod.Namespace+"/"+pod.Name, "uid", string(pod.UID), "validatorRestarts", f.RestartCount)
+	log := c.log.With("pod", pod.Namespace+"/"+pod.Name, "uid", string(pod.UID), "validatorRestarts", f.RestartCount, "validatorRun", f.Run)
 	var retry bool
 	switch c.opts.Mode {
 	case ModeInPlace:

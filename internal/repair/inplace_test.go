@@ -208,3 +208,43 @@ func TestLoadCNISettings(t *testing.T) {
 		t.Errorf("bad entry: %v, want an error naming linkerd.incoming-proxy-port", err)
 	}
 }
+
+// TestOneRunReportedThreeWays: the kubelet reports one failed validator run
+// as terminated, then waiting with it as lastState, then (restarted, the
+// restart count up) running with it still as lastState: one repair, acted
+// on at the first report. A later run that fails again is repaired again.
+func TestOneRunReportedThreeWays(t *testing.T) {
+	pod, ns := annotated("web")
+	exited := &corev1.ContainerStateTerminated{ExitCode: 95, ContainerID: "containerd://run-1"}
+	pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: ValidatorName, RestartCount: 0,
+		State: corev1.ContainerState{Terminated: exited}}}
+	conf := writeConfig(t, t.TempDir(), conflist)
+	rt := &fakeRuntime{sandboxes: []fakeSandbox{{id: "sb1", namespace: "app", name: "web", uid: string(pod.UID), info: containerdInfo("/var/run/netns/cni-web")}}}
+	engine := nat.NewFake()
+	h := newHarness(t, Options{Mode: ModeInPlace, InPlace: InPlaceOptions{CNIConfig: conf, Sandboxes: serveFakeRuntime(t, rt), Engine: engine}}, pod)
+	if _, err := h.client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	h.eventually("the repair of the just-exited run", func() bool { return counterValue(h.m.PodsRepaired) == 1 })
+	st := &pod.Status.InitContainerStatuses[0]
+	st.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+	st.LastTerminationState = corev1.ContainerState{Terminated: exited}
+	h.updateStatus(pod)
+	h.settle()
+	st.RestartCount = 1
+	st.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	h.updateStatus(pod)
+	h.settle()
+	if n := counterValue(h.m.PodsRepaired); n != 1 {
+		t.Fatalf("%v repairs for one run reported three ways, want 1", n)
+	}
+	st.State = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 95, ContainerID: "containerd://run-2"}}
+	h.updateStatus(pod)
+	h.eventually("the repair of the next failed run", func() bool { return counterValue(h.m.PodsRepaired) == 2 })
+	h.settle()
+	assertCounts(t, h, counts{repaired: 2})
+	if n := len(h.events()); n != 2 {
+		t.Errorf("%d events, want 2", n)
+	}
+}

@@ -1,6 +1,9 @@
 package repair
 
 import (
+	"strconv"
+	"time"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -18,19 +21,26 @@ const (
 )
 
 // failure is what the controller acts on: the pod (by UID) and the
-// validator restart whose exit 95 it saw. A pod is acted on at most once
-// per failure: a later status update for the same restart is the same
-// failure, a new restart that fails again is a new one.
+// validator run that exited 95. A failure is acted on at most once: the
+// kubelet reports one run several times (terminated; then waiting in
+// CrashLoopBackOff with it as lastState; then, once restarted, running
+// with it still as lastState and the restart count up by one), and all of
+// those are the same run. The run is named by its container ID, which the
+// runtime never reuses; a status without one (tests, or a runtime that
+// leaves it out) falls back to its finish time, then to the restart count.
 type failure struct {
-	UID          string
+	UID string
+	Run string
+	// RestartCount is logged.
 	RestartCount int32
 }
 
 // validatorFailure reports whether pod needs repair: not being deleted, and
-// its validator's last termination was exit 95. A validator that has since
-// completed successfully (the plugin came in place before the next retry,
-// or a repair worked) is no failure, though its lastState still says 95:
-// upstream would delete such a pod whenever it restarts and relists.
+// its validator's latest run exited 95 (the current state when the kubelet
+// has not restarted it yet, else the last state) and has not been followed
+// by a successful run (the plugin came in place before the retry, or a
+// repair worked): upstream would delete such a pod again whenever it
+// restarts and relists, as its lastState still says 95.
 func validatorFailure(pod *corev1.Pod) (failure, bool) {
 	if pod.DeletionTimestamp != nil {
 		return failure{}, false
@@ -40,14 +50,21 @@ func validatorFailure(pod *corev1.Pod) (failure, bool) {
 		if st.Name != ValidatorName {
 			continue
 		}
-		last := st.LastTerminationState.Terminated
-		if last == nil || last.ExitCode != ValidatorExitNotConfigured {
+		term := st.State.Terminated
+		if term == nil {
+			term = st.LastTerminationState.Terminated
+		}
+		if term == nil || term.ExitCode != ValidatorExitNotConfigured {
 			return failure{}, false
 		}
-		if now := st.State.Terminated; now != nil && now.ExitCode == 0 {
-			return failure{}, false
+		run := term.ContainerID
+		if run == "" && !term.FinishedAt.IsZero() {
+			run = "finished " + term.FinishedAt.UTC().Format(time.RFC3339Nano)
 		}
-		return failure{UID: string(pod.UID), RestartCount: st.RestartCount}, true
+		if run == "" {
+			run = "restart " + strconv.Itoa(int(st.RestartCount))
+		}
+		return failure{UID: string(pod.UID), Run: run, RestartCount: st.RestartCount}, true
 	}
 	return failure{}, false
 }
@@ -86,12 +103,12 @@ func trim(obj any) (any, error) {
 	return out, nil
 }
 
-// trimState keeps the exit code and finish time of a termination (the
-// message and reason can be long).
+// trimState keeps the exit code, container ID and finish time of a
+// termination (the message and reason can be long).
 func trimState(s corev1.ContainerState) corev1.ContainerState {
 	var out corev1.ContainerState
 	if t := s.Terminated; t != nil {
-		out.Terminated = &corev1.ContainerStateTerminated{ExitCode: t.ExitCode, FinishedAt: t.FinishedAt}
+		out.Terminated = &corev1.ContainerStateTerminated{ExitCode: t.ExitCode, FinishedAt: t.FinishedAt, ContainerID: t.ContainerID}
 	}
 	if s.Running != nil {
 		out.Running = &corev1.ContainerStateRunning{}
