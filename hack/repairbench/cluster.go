@@ -137,7 +137,7 @@ func (c *cluster) fail(ctx context.Context, p *corev1.Pod) error {
 	p = p.DeepCopy()
 	p.Status.Phase = corev1.PodPending
 	p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: validator, Image: image, RestartCount: 1,
-		State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
 		LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 95, Reason: "Error", StartedAt: now, FinishedAt: now,
 			ContainerID: "containerd://" + string(p.UID)}}}}
 	_, err := c.client.CoreV1().Pods(c.p.namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
