@@ -18,11 +18,13 @@ FUZZTIME ?=
 
 CNI_BIN := bin/proxy-init-cni
 CNI_INSTALL_BIN := bin/proxy-init-cni-install
+REPAIR_BIN := bin/proxy-init-cni-repair
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/proxy-init
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CNI_BIN) ./cmd/proxy-init-cni
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CNI_INSTALL_BIN) ./cmd/proxy-init-cni-install
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(REPAIR_BIN) ./cmd/proxy-init-cni-repair
 
 # The images IMAGE:nonroot and IMAGE:netadmin, and the CNI DaemonSet's
 # IMAGE-cni:latest, offline (FROM scratch, no pull, no network): see

@@ -109,19 +109,7 @@ func (p *Plugin) decide(inv *invocation) (*Decision, error) {
 	if err != nil {
 		return nil, err
 	}
-	// One deadline for all of the pod's requests (and each is bounded by
-	// the same timeout in the client).
-	ctx, cancel := context.WithTimeout(context.Background(), inv.s.Timeout)
-	defer cancel()
-	d, err := Decide(ctx, api, inv.ref, inv.s.Base, inv.log)
-	if err != nil {
-		return nil, apiError(err)
-	}
-	if !d.Mesh {
-		inv.log.Info("pod not programmed: " + d.Reason)
-		return nil, nil
-	}
-	return d, nil
+	return decidePod(context.Background(), api, inv.ref, inv.s, inv.log)
 }
 
 // Add installs the pod's rules in CNI_NETNS and returns the result to print:
@@ -131,24 +119,16 @@ func (p *Plugin) Add(args *skel.CmdArgs) (types.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := p.decide(inv)
+	if !inv.pod {
+		inv.log.Info("no K8S_POD_NAMESPACE/K8S_POD_NAME in CNI_ARGS: not a Kubernetes pod, nothing to do")
+		return passThrough(inv.s)
+	}
+	api, err := p.api(inv.s)
 	if err != nil {
 		return nil, err
 	}
-	if d != nil {
-		f, err := p.openNetNS(args.Netns)
-		if err != nil {
-			return nil, netnsError(err)
-		}
-		defer f.Close()
-		rep, err := p.run(f, pod.Request{Op: pod.Apply, Config: d.Config, Simulate: inv.s.Simulate, Logger: inv.log}, d)
-		if err != nil {
-			return nil, err
-		}
-		// pod.Run logs what it installed; a dry run says what it would have.
-		if inv.s.Simulate {
-			inv.log.Info("linkerd.simulate: nothing installed; the pod's ruleset would be\n" + rep.Plan.Render())
-		}
+	if _, _, err := Program(context.Background(), api, inv.ref, inv.s, Target{NetNS: args.Netns, Engine: p.Engine}, inv.log); err != nil {
+		return nil, err
 	}
 	return passThrough(inv.s)
 }

@@ -1,0 +1,73 @@
+package cni
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/pod"
+)
+
+// Target is where Program installs a pod's rules: the pod's network
+// namespace by path (opened and checked not to be the caller's own), or an
+// Engine (a *nat.Fake in tests), when set, instead.
+type Target struct {
+	NetNS  string
+	Engine nat.Engine
+}
+
+// Program is ADD's per-pod sequence, the one copy of it: decide from the API
+// whether and how the pod ref is meshed (Decide, bounded by s.Timeout), and
+// if it is, install its rules in target through pod.Run (or, with
+// s.Simulate, only plan them). The CNI plugin's ADD and the repair
+// controller's in-place mode both call it, so that a pod repaired from the
+// node gets exactly what the plugin would have installed.
+//
+// The Decision is nil when the pod is left alone (d.Reason, logged, says
+// why: not meshed, or programmed by its own init container). Errors are CNI
+// errors (*types.Error) as ADD returns them: API failures 11 or CodeAPIRefused,
+// the namespace 4, configuration 7, the kernel CodeKernel.
+func Program(ctx context.Context, api API, ref PodRef, s *Settings, target Target, log *slog.Logger) (*Decision, *pod.Report, error) {
+	d, err := decidePod(ctx, api, ref, s, log)
+	if err != nil || d == nil {
+		return nil, nil, err
+	}
+	req := pod.Request{Op: pod.Apply, Config: d.Config, Simulate: s.Simulate, Logger: log}
+	if target.Engine != nil {
+		req.Engine = target.Engine
+	} else {
+		f, err := openPodNetNS(target.NetNS)
+		if err != nil {
+			return d, nil, netnsError(err)
+		}
+		defer f.Close()
+		req.NetNSFile = f
+	}
+	rep, err := pod.Run(ctx, req)
+	if err != nil {
+		return d, rep, runError(err, d)
+	}
+	// pod.Run logs what it installed; a dry run says what it would have.
+	if s.Simulate {
+		log.Info("linkerd.simulate: nothing installed; the pod's ruleset would be\n" + rep.Plan.Render())
+	}
+	return d, rep, nil
+}
+
+// decidePod is Decide with the configuration's timeout over all of the pod's
+// requests (each is also bounded by the same timeout in the client), its
+// errors classified as CNI errors; nil when the pod is not meshed (the
+// reason logged).
+func decidePod(ctx context.Context, api API, ref PodRef, s *Settings, log *slog.Logger) (*Decision, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	d, err := Decide(ctx, api, ref, s.Base, log)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	if !d.Mesh {
+		log.Info("pod not programmed: " + d.Reason)
+		return nil, nil
+	}
+	return d, nil
+}
