@@ -37,7 +37,7 @@ func injectedPod(i int) corev1.Pod {
 			Name: fmt.Sprintf("web-%05d", i), Namespace: "app", UID: types.UID("uid-" + metav1TypesUID(i)), ResourceVersion: strconv.Itoa(100 + i),
 			Labels:          map[string]string{"linkerd.io/control-plane-ns": "linkerd", "app": "web", "pod-template-hash": "5d8f7c9b6"},
 			Annotations:     ann,
-			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet", Operation: "Update", FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}},
+			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet", Operation: "Update", FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(fields)}},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-5d8f7c9b6", UID: "rs-uid"}},
 		},
 		Spec: corev1.PodSpec{
