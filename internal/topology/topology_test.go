@@ -1,17 +1,17 @@
 package topology
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/proxy-init/netlink-native/internal/testns"
 
 	"golang.org/x/sys/unix"
 )
@@ -92,53 +92,105 @@ func nsInode(t *testing.T, path string) uint64 {
 	return st.Ino
 }
 
-func TestCleanupRemovesNamespaces(t *testing.T) {
-	var names []string
+// Cleanup must drop every reference this process holds to the namespaces:
+// with nothing named or mounted, that is what frees them.
+func TestCleanupReleasesNamespaces(t *testing.T) {
+	var links []string
 	t.Run("make", func(t *testing.T) {
 		tp := New(t)
 		tp.ListenProxy("proxy", 4140)
-		names = []string{tp.PodName(), tp.PeerName()}
+		for _, ns := range []NS{Pod, Peer} {
+			l, err := os.Readlink(tp.Path(ns))
+			if err != nil || !strings.HasPrefix(l, "net:[") {
+				t.Fatalf("%s: %s is %q, %v; want a net:[inode] link", ns, tp.Path(ns), l, err)
+			}
+			links = append(links, l)
+		}
 	})
 	if t.Failed() {
 		return
 	}
-	list, err := output(nil, "ip", "netns", "list")
+	fds, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range names {
-		if strings.Contains(list, n) {
-			t.Errorf("namespace %s still listed after cleanup:\n%s", n, list)
-		}
-		if _, err := os.Lstat(netnsDir + "/" + n); err == nil {
-			t.Errorf("%s/%s still exists", netnsDir, n)
+	for _, fd := range fds {
+		l, _ := os.Readlink("/proc/self/fd/" + fd.Name())
+		if slices.Contains(links, l) {
+			t.Errorf("descriptor %s still holds namespace %s after cleanup", fd.Name(), l)
 		}
 	}
 }
 
-func TestSweepRemovesDeadProcessLeftovers(t *testing.T) {
-	testns.RequireRoot(t)
+// netnsDir is where `ip netns add` would bind-mount a named namespace.
+const netnsDir = "/run/netns"
+
+// A topology, the commands run in it and its cleanup leave nothing under the
+// host's /run: no /run/netns (if there was none) and no new entry in it,
+// and every path handed to other processes is this process's descriptor.
+func TestNothingUnderRunNetns(t *testing.T) {
+	before, errBefore := os.ReadDir(netnsDir)
+	t.Run("use", func(t *testing.T) {
+		tp := New(t)
+		if err := addSecondLink(tp); err != nil {
+			t.Fatal(err)
+		}
+		for _, ns := range []NS{Pod, Peer} {
+			if p := tp.Path(ns); !strings.HasPrefix(p, "/proc/") {
+				t.Errorf("%s path %s is not a descriptor of this process", ns, p)
+			}
+			if out, err := tp.Run(ns, "ip", "-o", "link", "show", "dev", LinkName); err != nil || !strings.Contains(out, "LOWER_UP") {
+				t.Errorf("%s: ip link show %s: %q, %v", ns, LinkName, out, err)
+			}
+		}
+		after, err := os.ReadDir(netnsDir)
+		checkSame(t, "while the topology is open", before, errBefore, after, err)
+	})
+	after, err := os.ReadDir(netnsDir)
+	checkSame(t, "after cleanup", before, errBefore, after, err)
+}
+
+// addSecondLink adds a second veth pair, which runs ip with a namespace
+// path as its netns argument.
+func addSecondLink(tp *Topology) error {
+	return tp.AddLink("eth1", "eth1",
+		[2]netip.Addr{netip.MustParseAddr("198.51.100.2"), netip.MustParseAddr("2001:db8:1::2")},
+		[2]netip.Addr{netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("2001:db8:1::1")})
+}
+
+func checkSame(t *testing.T, when string, before []os.DirEntry, errBefore error, after []os.DirEntry, errAfter error) {
+	t.Helper()
+	if errors.Is(errBefore, os.ErrNotExist) != errors.Is(errAfter, os.ErrNotExist) {
+		t.Errorf("%s: %s existed before: %v, now: %v", when, netnsDir, errBefore == nil, errAfter == nil)
+	}
+	names := func(es []os.DirEntry) []string {
+		var n []string
+		for _, e := range es {
+			n = append(n, e.Name())
+		}
+		return n
+	}
+	for _, n := range names(after) {
+		if !slices.Contains(names(before), n) {
+			t.Errorf("%s: %s/%s appeared", when, netnsDir, n)
+		}
+	}
+}
+
+func TestStaleNamesOfDeadProcesses(t *testing.T) {
 	// A pid that surely belonged to a process that is gone now.
 	cmd := exec.Command("true")
 	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
-	stale := prefix + strconv.Itoa(cmd.Process.Pid) + "-1-pod"
-	if err := addNetns(stale); err != nil {
-		t.Fatal(err)
+	dead := prefix + strconv.Itoa(cmd.Process.Pid) + "-1-pod"
+	if !Stale(dead) {
+		t.Errorf("Stale(%q) of a dead pid = false", dead)
 	}
-	t.Cleanup(func() { _ = deleteNetns(stale) })
-	mine := prefix + strconv.Itoa(os.Getpid()) + "-999999-pod"
-	if err := addNetns(mine); err != nil {
-		t.Fatal(err)
+	if mine := OwnName("pod"); Stale(mine) {
+		t.Errorf("Stale(%q) of this process = true", mine)
 	}
-	t.Cleanup(func() { _ = deleteNetns(mine) })
-
-	sweep(t)
-	if _, err := os.Lstat(netnsDir + "/" + stale); err == nil {
-		t.Errorf("sweep left %s of dead pid %d", stale, cmd.Process.Pid)
-	}
-	if _, err := os.Lstat(netnsDir + "/" + mine); err != nil {
-		t.Errorf("sweep removed %s of a live process: %v", mine, err)
+	if Stale("other-1-1-pod") {
+		t.Error("Stale of a name that is not ours = true")
 	}
 }
