@@ -165,10 +165,13 @@ func TestNothingUnderRunNetns(t *testing.T) {
 }
 
 // The rule for everything that builds namespaces (tests, the demo, the
-// benchmark): no named namespaces. A source line that would make or enter
-// one fails here, so it is caught without root too.
+// benchmark): no named namespaces. A source line that would make, enter or
+// delete one with iproute2 fails here, so it is caught without root too.
+// Paths under /run/netns are not flagged: hack/e2e's nodes have a tmpfs of
+// their own over /run, where their container runtime names pods'
+// namespaces.
 func TestNoNamedNamespacesInTheTree(t *testing.T) {
-	bad := regexp.MustCompile(`ip netns (add|exec|del)|"netns", "(add|exec|del)|/run/netns/"|"ip", "-n"`)
+	bad := regexp.MustCompile(`ip netns (add|exec|del)|"netns", "(add|exec|del)"|"ip", "-n"`)
 	root := "../.."
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
