@@ -26,7 +26,7 @@ func newPodmanPod(t *testing.T) (*podmanPod, *topology.Topology) {
 	t.Helper()
 	images(t)
 	tp := topology.New(t)
-	p := &podmanPod{t: t, name: tp.PodName() + "-podman", ns: tp.PodPath()}
+	p := &podmanPod{t: t, name: topology.OwnName("podman"), ns: tp.PodPath()}
 	// Registered after topology's, so it runs first: containers leave the
 	// namespace before it is deleted.
 	t.Cleanup(func() {

@@ -132,7 +132,7 @@ func mustPodman(t *testing.T, args ...string) string {
 
 // sweep removes the pods, containers and images of earlier test processes
 // that died before their cleanup (go test -timeout, kill): they are named
-// like topology's namespaces, "pit-<pid>-...", and topology.Stale knows a
+// with topology.OwnName, "pit-<pid>-...", and topology.Stale knows a
 // dead owner.
 func sweep(t *testing.T) {
 	for _, kind := range [][]string{

@@ -5,8 +5,9 @@
 # bench/results.json. The measuring is done by the Go program in hack/bench (its
 # own module, hack/go.mod); this script checks the prerequisites, builds it and
 # runs it. Everything that touches the kernel happens in throwaway network
-# namespaces (`unshare -n` per run, `ip netns` namespaces for the datapath and
-# the front ends, deleted at the end); the host namespace is never changed.
+# namespaces (`unshare -n` per run, namespaces held by the harness's descriptors
+# for the datapath and the front ends: nothing named or mounted under /run, gone
+# when it exits); the host namespace is never changed.
 #
 # Needs root, Linux with nf_tables, and the Debian packages hack/deps.sh
 # installs when they are missing (nftables, iptables, iproute2, util-linux,
@@ -65,14 +66,9 @@ done
 make build
 
 tmp=$(mktemp -d)
-prefix="pibench-$$-"
 cleanup() {
-	# The harness deletes its namespaces itself; this catches a harness that
-	# was killed outright.
-	local ns
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-		case $ns in "$prefix"*) ip netns del "$ns" || true ;; esac
-	done
+	# The harness's namespaces are held by its descriptors and end with it,
+	# even when it is killed outright: nothing to delete here.
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -86,7 +82,7 @@ trap 'exit 130' INT TERM
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
 modsum=$(cat go.mod go.sum | cksum)
 go build -C hack -o "$tmp/bench" ./bench
-args=(run -bin bin/proxy-init -ref hack/iptables-reference.sh -out "${BENCH_OUT:-bench}" -ns-prefix "$prefix")
+args=(run -bin bin/proxy-init -ref hack/iptables-reference.sh -out "${BENCH_OUT:-bench}")
 [ -n "${BENCH_QUICK:-}" ] && args+=(-quick)
 [ -n "${BENCH_SECTIONS:-}" ] && args+=(-sections "$BENCH_SECTIONS")
 "$tmp/bench" "${args[@]}"

@@ -36,6 +36,35 @@ type childSpec struct {
 	// timed command's transactions, opened after Setup (default: the
 	// child's own).
 	GenNetns string `json:"gen_netns,omitempty"`
+	// PodNetns: before Setup the child makes a fresh namespace of its own,
+	// held by its descriptor (internal/netns.New: nothing named or mounted,
+	// gone when the child exits), and puts that namespace's path in place
+	// of podNetnsToken in Time, Env and GenNetns.
+	PodNetns bool `json:"pod_netns,omitempty"`
+}
+
+// podNetnsToken stands for the path of the namespace PodNetns makes, which
+// only the child knows (/proc/<child pid>/fd/<fd>).
+const podNetnsToken = "@POD_NETNS@"
+
+// withPodNetns makes the PodNetns namespace and returns spec with its path
+// filled in, and the descriptor to close when the child is done.
+func withPodNetns(spec childSpec) (childSpec, *os.File, error) {
+	f, err := netns.New()
+	if err != nil {
+		return spec, nil, err
+	}
+	path := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), f.Fd())
+	fill := func(in []string) []string {
+		out := make([]string, len(in))
+		for i, s := range in {
+			out[i] = strings.ReplaceAll(s, podNetnsToken, path)
+		}
+		return out
+	}
+	spec.Time, spec.Env = fill(spec.Time), fill(spec.Env)
+	spec.GenNetns = strings.ReplaceAll(spec.GenNetns, podNetnsToken, path)
+	return spec, f, nil
 }
 
 // childResult is the child's answer, one JSON object on stdout.
@@ -78,6 +107,15 @@ func cmdChild() error {
 }
 
 func runChild(spec childSpec) (res childResult) {
+	if spec.PodNetns {
+		filled, f, err := withPodNetns(spec)
+		if err != nil {
+			res.Err = err.Error()
+			return res
+		}
+		defer f.Close()
+		spec = filled
+	}
 	defer func() {
 		for _, argv := range spec.Cleanup {
 			if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil && res.Err == "" {

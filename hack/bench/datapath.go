@@ -139,8 +139,8 @@ func (r *runner) sectionDatapath() error {
 // topology makes the pod and peer namespaces and the veth between them with
 // internal/topology, the one pod/peer builder the tests use too (addresses
 // from TEST-NET-1 and the IPv6 documentation range, DAD off, both ends
-// ready), and returns their iproute2 names; they are deleted when the run
-// ends.
+// ready), and returns their paths (this process's descriptors, for nsenter
+// --net); they are closed when the run ends.
 func (r *runner) topology() (pod, peer string, err error) {
 	tp, err := topology.Create()
 	if err != nil {
@@ -153,20 +153,21 @@ func (r *runner) topology() (pod, peer string, err error) {
 	// More ephemeral ports for the client: each connection ends with a
 	// reset, so none lingers in TIME_WAIT, but a wide range keeps 4-tuples
 	// from being reused within one run.
-	if out, err := nsExec(tp.PeerName(), "sh", "-c", "echo 1024 65535 > /proc/sys/net/ipv4/ip_local_port_range"); err != nil {
+	if out, err := tp.Command(topology.Peer, "sh", "-c", "echo 1024 65535 > /proc/sys/net/ipv4/ip_local_port_range").CombinedOutput(); err != nil {
 		return "", "", fmt.Errorf("port range: %w: %s", err, out)
 	}
-	return tp.PodName(), tp.PeerName(), nil
+	return tp.PodPath(), tp.Path(topology.Peer), nil
 }
 
-func nsExec(ns string, argv ...string) (string, error) {
-	out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...).CombinedOutput()
+// nsExec runs argv in the namespace at path (nsenter --net).
+func nsExec(path string, argv ...string) (string, error) {
+	out, err := exec.Command("nsenter", append([]string{"--net=" + path}, argv...)...).CombinedOutput()
 	return string(out), err
 }
 
 // startServer runs `bench serve` in the pod namespace until the run ends.
 func (r *runner) startServer(pod string) error {
-	cmd := exec.Command("ip", "netns", "exec", pod, r.self, "serve", "-port", fmt.Sprint(proxyPort))
+	cmd := exec.Command("nsenter", "--net="+pod, r.self, "serve", "-port", fmt.Sprint(proxyPort))
 	cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -192,7 +193,7 @@ type dialResult struct {
 }
 
 func (r *runner) dial(peer, addr, dur, maxConns string) (dialResult, error) {
-	cmd := exec.Command("ip", "netns", "exec", peer, r.self, "dial", "-addr", addr, "-dur", dur, "-max", maxConns)
+	cmd := exec.Command("nsenter", "--net="+peer, r.self, "dial", "-addr", addr, "-dur", dur, "-max", maxConns)
 	cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()

@@ -11,8 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/proxy-init/netlink-native/internal/kubefake"
-	"github.com/proxy-init/netlink-native/internal/netns"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
 // The CNI plugin's front end: ADD as the kubelet's runtime runs it, one
@@ -38,21 +38,20 @@ var cniFrontEnd = frontEnd{
 	},
 }
 
-// cniPodPath is the pod namespace every ADD row makes, uses and deletes.
-func (r *runner) cniPodPath() string { return "/run/netns/" + r.prefix + "cni-pod" }
+// cniPodPath stands for the pod namespace every ADD row makes (untimed, in
+// the child, held by its descriptor), uses and drops with the child.
+func (r *runner) cniPodPath() string { return podNetnsToken }
 
 // cniRow is one timed run of argv from the node namespace with conf on
-// stdin, into a pod namespace made before it and deleted after it
-// (untimed), whose nf_tables generation counts its transactions.
+// stdin, into a pod namespace made before it (untimed) that ends with the
+// child, whose nf_tables generation counts its transactions.
 func (r *runner) cniRow(key, label, conf string, argv []string, env ...string) frontRow {
-	pod := filepath.Base(r.cniPodPath())
 	return frontRow{key: key, label: label, ns: r.cni.node, spec: childSpec{
-		Setup:    [][]string{{"ip", "netns", "add", pod}},
+		PodNetns: true,
 		Time:     argv,
 		Env:      env,
 		Stdin:    conf,
 		GenNetns: r.cniPodPath(),
-		Cleanup:  [][]string{{"ip", "netns", "del", pod}},
 	}}
 }
 
@@ -108,24 +107,18 @@ func (r *runner) findCNI() string {
 // with a meshed and an unmeshed pod, and writes the kubeconfig and the
 // network configuration (linkerd's keys for the section 1 configuration).
 func (r *runner) prepareCNI() error {
-	name := r.prefix + "cni-node"
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		return fmt.Errorf("ip netns add %s: %w: %s", name, err, out)
-	}
-	r.cleanups = append(r.cleanups, func() { _ = exec.Command("ip", "netns", "del", name).Run() })
-	r.cni.node = "/run/netns/" + name
-	if out, err := exec.Command("ip", "-n", name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		return fmt.Errorf("lo up in %s: %w: %s", name, err, out)
-	}
-	ns, err := netns.Open(r.cni.node)
+	// nattest's namespace (loopback up), held by our descriptor: the
+	// children reach it by path, nothing is named or mounted.
+	node, err := nattest.NewNamespace()
 	if err != nil {
-		return err
+		return fmt.Errorf("node namespace: %w", err)
 	}
-	defer ns.Close()
+	r.cleanups = append(r.cleanups, func() { _ = node.Close() })
+	r.cni.node = node.Path()
 	var kube *kubefake.Server
 	// The listening socket is made inside the node namespace and stays
 	// there; the server's goroutines may run on any thread.
-	if err := netns.Do(int(ns.Fd()), func() error { kube = kubefake.New(); return nil }); err != nil {
+	if err := node.Do(func() error { kube = kubefake.New(); return nil }); err != nil {
 		return err
 	}
 	r.cleanups = append(r.cleanups, kube.Close)

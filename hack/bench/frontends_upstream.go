@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/proxy-init/netlink-native/internal/netns"
 )
 
 // upstreamCNIEnv names upstream's linkerd-cni plugin binary. Its module is
@@ -119,14 +121,15 @@ func (r *runner) prepareUpstreamCNI() error {
 }
 
 // cniCheckRun runs upstream's ADD once, as a row does, into a pod
-// namespace of its own, and returns that namespace's ruleset; the
-// namespace is deleted.
+// namespace of its own (held by our descriptor only), and returns that
+// namespace's ruleset; the namespace ends with the descriptor.
 func (r *runner) cniCheckRun(conf, pod string) (string, error) {
-	name := r.prefix + "cni-check"
-	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("ip netns add %s: %w: %s", name, err, out)
+	ns, err := netns.New()
+	if err != nil {
+		return "", err
 	}
-	defer func() { _ = exec.Command("ip", "netns", "del", name).Run() }()
+	defer ns.Close()
+	path := fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), ns.Fd())
 	stdin, err := os.Open(conf)
 	if err != nil {
 		return "", err
@@ -134,11 +137,11 @@ func (r *runner) cniCheckRun(conf, pod string) (string, error) {
 	defer stdin.Close()
 	add := exec.Command("nsenter", "--net="+r.cni.node, r.cni.upstream)
 	add.Stdin = stdin
-	add.Env = append(os.Environ(), r.cniAdd(pod, "/run/netns/"+name)...)
+	add.Env = append(os.Environ(), r.cniAdd(pod, path)...)
 	if out, err := add.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%w: %s", err, tail(out))
 	}
-	out, err := exec.Command("ip", "netns", "exec", name, "nft", "list", "ruleset").Output()
+	out, err := exec.Command("nsenter", "--net="+path, "nft", "list", "ruleset").Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return "", fmt.Errorf("nft list ruleset: %w: %s", err, tail(ee.Stderr))

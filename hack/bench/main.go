@@ -9,8 +9,10 @@
 //	bench dial    -addr A:P ...    internal: connect/read/close loop (datapath client)
 //
 // Every kernel-touching step happens in a network namespace made for it:
-// `unshare -n` per timed run, and `ip netns add` pairs (deleted on exit) for
-// the datapath. The host namespace is never changed.
+// `unshare -n` per timed run, and namespaces held by a descriptor of this
+// process (internal/topology, internal/netns: nothing named or mounted
+// under /run) for the datapath and the front ends. The host namespace is
+// never changed.
 package main
 
 import (

@@ -30,7 +30,6 @@ type runner struct {
 	out, tmp  string
 	self      string
 	p         Params
-	prefix    string // of the `ip netns` names this run creates
 	res       *Results
 	base      []string // the section 1 configuration's flags
 	idiomFile string   // --simulate output for base
@@ -49,7 +48,6 @@ func cmdRun(args []string) error {
 	ref := fs.String("ref", "hack/iptables-reference.sh", "iptables-nft reference installer")
 	out := fs.String("out", "bench", "directory for REPORT.md, charts and results.json")
 	quick := fs.Bool("quick", false, "few repetitions: a smoke test of the harness, not figures to publish")
-	prefix := fs.String("ns-prefix", fmt.Sprintf("pibench-%d-", os.Getpid()), "prefix of the named namespaces the datapath section creates")
 	sections := fs.String("sections", "1,2,3,4,5,6,7,8", "sections to run")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -57,7 +55,7 @@ func cmdRun(args []string) error {
 	if os.Geteuid() != 0 {
 		return errors.New("needs root (network namespaces and nf_tables)")
 	}
-	r := &runner{p: params(*quick), prefix: *prefix, out: *out}
+	r := &runner{p: params(*quick), out: *out}
 	var err error
 	for _, p := range []struct {
 		dst *string
@@ -195,7 +193,7 @@ func (r *runner) nsRun(spec childSpec) (childResult, error) {
 }
 
 // runChildCmd runs the bench child as cmd (in a new namespace, or entering
-// a named one) with the spec on its stdin, and reads its answer.
+// one by path) with the spec on its stdin, and reads its answer.
 func (r *runner) runChildCmd(cmd *exec.Cmd, spec childSpec) (childResult, error) {
 	in, err := json.Marshal(spec)
 	if err != nil {
@@ -222,7 +220,7 @@ func (r *runner) measure(s *Sample, spec childSpec) bool {
 	return r.measureIn(s, "", spec)
 }
 
-// measureIn is measure in the named namespace ns ("" for a new one each
+// measureIn is measure in the namespace at path ns ("" for a new one each
 // run): for a command that needs what lives there, such as a server.
 func (r *runner) measureIn(s *Sample, ns string, spec childSpec) bool {
 	if s.Err != "" || s.TimedOut {

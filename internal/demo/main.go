@@ -80,8 +80,8 @@ func demo(tb *demoTB, w io.Writer, bin string, color bool) error {
 	tp := topology.New(tb)
 	netns := []string{"--netns", tp.PodPath()}
 	rules := append(netns, "--inbound-ports-to-ignore", "4190,4191")
-	step("namespaces %s (%s, %s) and %s (%s, %s), joined by a veth pair",
-		tp.PodName(), tp.PodAddr4, tp.PodAddr6, tp.PeerName(), tp.PeerAddr4, tp.PeerAddr6)
+	step("namespaces pod %s (%s, %s) and peer %s (%s, %s), held by this process's descriptors, joined by a veth pair",
+		tp.PodPath(), tp.PodAddr4, tp.PodAddr6, tp.Path(topology.Peer), tp.PeerAddr4, tp.PeerAddr6)
 
 	step("listeners: the proxy on %d (inbound) and %d (outbound), an app on %d and %d in the pod, a service on %d in the peer",
 		inboundProxy, outboundProxy, appPort, ignoredPort, servicePort)

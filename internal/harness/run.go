@@ -91,7 +91,7 @@ func runCase(t *testing.T, c Case) []Row {
 	var ref *side
 	if c.OursOnly == "" {
 		ref = &side{name: "reference", install: func(ctx context.Context, tp *topology.Topology, _ int, cfg nat.Config) error {
-			return reference.Install(ctx, tp.PodName(), cfg)
+			return reference.Install(ctx, tp.PodPath(), cfg)
 		}}
 		sides = append(sides, ref)
 	}

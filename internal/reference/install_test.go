@@ -30,10 +30,10 @@ func TestInstallRules(t *testing.T) {
 	t.Parallel()
 	tp := topology.New(t)
 	cfg := testConfig(t)
-	if err := Install(t.Context(), tp.PodName(), cfg); err != nil {
+	if err := Install(t.Context(), tp.PodPath(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	first := saveBoth(t, tp.PodName())
+	first := saveBoth(t, tp.PodPath())
 
 	common := []string{
 		":PROXY_INIT_OUTPUT - [0:0]",
@@ -65,10 +65,10 @@ func TestInstallRules(t *testing.T) {
 	}
 
 	// Re-run: chains refilled in place, jumps not added twice.
-	if err := Install(t.Context(), tp.PodName(), cfg); err != nil {
+	if err := Install(t.Context(), tp.PodPath(), cfg); err != nil {
 		t.Fatalf("second install: %v", err)
 	}
-	second := saveBoth(t, tp.PodName())
+	second := saveBoth(t, tp.PodPath())
 	for _, f := range []Family{IPv4, IPv6} {
 		if a, b := rules(first[f]), rules(second[f]); a != b {
 			t.Errorf("%s: rules changed on re-run:\nfirst:\n%s\nsecond:\n%s", f, a, b)
@@ -88,10 +88,10 @@ func TestInstallIPv4Only(t *testing.T) {
 	tp := topology.New(t)
 	cfg := nat.DefaultConfig()
 	cfg.IPv6 = false
-	if err := Install(t.Context(), tp.PodName(), cfg); err != nil {
+	if err := Install(t.Context(), tp.PodPath(), cfg); err != nil {
 		t.Fatal(err)
 	}
-	s := saveBoth(t, tp.PodName())
+	s := saveBoth(t, tp.PodPath())
 	if !strings.Contains(s[IPv4], "PROXY_INIT_OUTPUT") || strings.Contains(s[IPv6], "PROXY_INIT") {
 		t.Errorf("IPv4-only install:\nIPv4:\n%s\nIPv6:\n%s", s[IPv4], s[IPv6])
 	}
@@ -102,7 +102,7 @@ func TestInstallIPv4Only(t *testing.T) {
 func TestInstallRedirects(t *testing.T) {
 	t.Parallel()
 	tp := topology.New(t)
-	if err := Install(t.Context(), tp.PodName(), testConfig(t)); err != nil {
+	if err := Install(t.Context(), tp.PodPath(), testConfig(t)); err != nil {
 		t.Fatal(err)
 	}
 	tp.ListenProxy("proxy-in", 4143)
@@ -131,11 +131,11 @@ func TestInstallRedirects(t *testing.T) {
 	}
 }
 
-func saveBoth(t *testing.T, ns string) map[Family]string {
+func saveBoth(t *testing.T, nsPath string) map[Family]string {
 	t.Helper()
 	out := map[Family]string{}
 	for _, f := range []Family{IPv4, IPv6} {
-		s, err := Save(t.Context(), ns, f)
+		s, err := Save(t.Context(), nsPath, f)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,12 +21,12 @@ import (
 // reference and callers check our rules alone.
 var ErrNotExpressible = errors.New("not expressible with upstream proxy-init")
 
-// Install programs the upstream rules into the named network namespace
-// (an `ip netns` name): IPv4, then IPv6 when cfg.IPv6. Like upstream it is
+// Install programs the upstream rules into the network namespace at nsPath
+// (a namespace file such as /proc/PID/fd/N, as nsenter --net takes it): IPv4, then IPv6 when cfg.IPv6. Like upstream it is
 // not atomic; a failure leaves what ran so far, and the error names the
 // failing command line and its stderr. Running it again flushes and refills
 // the PROXY_INIT_* chains and leaves the jumps alone.
-func Install(ctx context.Context, nsName string, cfg nat.Config) error {
+func Install(ctx context.Context, nsPath string, cfg nat.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("reference install: %w", err)
 	}
@@ -38,12 +38,12 @@ func Install(ctx context.Context, nsName string, cfg nat.Config) error {
 		families = append(families, IPv6)
 	}
 	for _, f := range families {
-		saved, err := Save(ctx, nsName, f)
+		saved, err := Save(ctx, nsPath, f)
 		if err != nil {
 			return fmt.Errorf("reference install: %w", err)
 		}
 		for _, argv := range Commands(cfg, f, saved) {
-			if _, err := runIn(ctx, nsName, argv); err != nil {
+			if _, err := runIn(ctx, nsPath, argv); err != nil {
 				return fmt.Errorf("reference install %s: %w", f, err)
 			}
 		}
@@ -52,19 +52,19 @@ func Install(ctx context.Context, nsName string, cfg nat.Config) error {
 }
 
 // Save returns `iptables-save -t nat` of one family in the namespace.
-func Save(ctx context.Context, nsName string, f Family) (string, error) {
-	return runIn(ctx, nsName, []string{f.SaveBinary(), "-t", "nat"})
+func Save(ctx context.Context, nsPath string, f Family) (string, error) {
+	return runIn(ctx, nsPath, []string{f.SaveBinary(), "-t", "nat"})
 }
 
-// runIn runs argv in the namespace through `ip netns exec`, the counterpart
-// of upstream's `nsenter --net`.
-func runIn(ctx context.Context, nsName string, argv []string) (string, error) {
-	full := append([]string{"netns", "exec", nsName}, argv...)
-	cmd := exec.CommandContext(ctx, "ip", full...)
+// runIn runs argv in the namespace through `nsenter --net`, as upstream
+// does.
+func runIn(ctx context.Context, nsPath string, argv []string) (string, error) {
+	full := append([]string{"--net=" + nsPath}, argv...)
+	cmd := exec.CommandContext(ctx, "nsenter", full...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s: %w: %s", commandLine(append([]string{"ip"}, full...)),
+		return "", fmt.Errorf("%s: %w: %s", commandLine(append([]string{"nsenter"}, full...)),
 			err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.String(), nil

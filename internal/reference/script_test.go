@@ -40,11 +40,11 @@ func TestScriptMatchesInstall(t *testing.T) {
 				if _, err := tp.Run(topology.Pod, "bash", append([]string{script}, c.args...)...); err != nil {
 					t.Fatal(err)
 				}
-				if err := Install(t.Context(), tp.PeerName(), c.cfg); err != nil {
+				if err := Install(t.Context(), tp.Path(topology.Peer), c.cfg); err != nil {
 					t.Fatal(err)
 				}
 			}
-			fromScript, fromGo := saveBoth(t, tp.PodName()), saveBoth(t, tp.PeerName())
+			fromScript, fromGo := saveBoth(t, tp.PodPath()), saveBoth(t, tp.Path(topology.Peer))
 			for _, f := range []Family{IPv4, IPv6} {
 				if a, b := rules(fromScript[f]), rules(fromGo[f]); a != b {
 					t.Errorf("%s: script and Install differ:\nscript:\n%s\nInstall:\n%s", f, a, b)

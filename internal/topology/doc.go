@@ -5,20 +5,13 @@
 // connect with a chosen fsuid/fsgid.
 //
 // Everything is created inside the test's own namespaces: the host's network
-// namespace is never changed. Namespaces are named pit-<pid>-<n>-pod/peer and
-// bind-mounted under /run/netns by iproute2, so `ip netns exec` and
-// `ip -n` work on them; t.Cleanup (or Close, for a topology made by Create
-// outside a test, as hack/bench does) deletes them, and New deletes leftovers of
-// earlier test processes that died before their cleanup could run (for
-// example after `go test -timeout`, whose panic skips cleanups).
-//
-// It is the one namespace lifecycle besides nat/nattest's (and
-// internal/testns, its view for our tests), which holds a namespace by a
-// descriptor only, with nothing named or mounted to leave behind. Topology
-// names its namespaces because its users drive them with `ip netns exec`,
-// `ip -n` and iptables-nft scripts by name; that costs the bind mounts
-// under /run/netns (and a lock file in /run) and the sweeper. Moving it onto
-// nattest's descriptors (`nsenter --net=/proc/PID/fd/N ip ...` instead of
-// `ip -n NAME`, which takes names only; `ip link ... netns PATH` takes a
-// path) would leave one lifecycle and nothing on the host's /run.
+// namespace is never changed, and nothing is created under the host's /run.
+// The namespaces are nat/nattest's (internal/netns.New underneath, the one
+// namespace lifecycle): held by a file descriptor only, nothing named or
+// mounted, so closing the descriptors (t.Cleanup, or Close for a topology
+// made by Create outside a test, as hack/bench does) frees them, and a test
+// process that dies before its cleanups (say after `go test -timeout`)
+// leaves nothing behind to sweep. Other processes reach a namespace through
+// Path, /proc/<our pid>/fd/<fd>: `nsenter --net=PATH` (Command, Run),
+// proxy-init --netns PATH, and `ip link ... netns PATH`.
 package topology

@@ -2,41 +2,32 @@ package topology
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
-// create makes the namespaces, the veth pair and the addresses, then waits
-// until both ends can carry traffic.
+// create makes the namespaces (nattest's: held by a descriptor, loopback
+// up), the veth pair and the addresses, then waits until both ends can
+// carry traffic.
 func (tp *Topology) create() error {
-	if err := addNetns(tp.names[:]...); err != nil {
-		return err
-	}
-	for i, name := range tp.names {
-		f, err := os.Open(filepath.Join(netnsDir, name))
+	for i := range tp.owned {
+		n, err := nattest.NewNamespace()
 		if err != nil {
-			return fmt.Errorf("open namespace %s: %w", name, err)
+			return fmt.Errorf("%s namespace: %w", NS(i), err)
 		}
-		tp.files[i] = f
+		tp.owned[i], tp.files[i] = n, n.File()
 	}
 	for _, ns := range []NS{Pod, Peer} {
 		// Before the veth exists, so that it inherits "default" and never
 		// starts duplicate address detection (see DisableDAD).
 		if err := tp.Do(ns, DisableDAD); err != nil {
-			return fmt.Errorf("%s: %w", tp.Name(ns), err)
-		}
-	}
-	for _, ns := range []NS{Pod, Peer} {
-		if err := ip(tp.Name(ns), "link", "set", "lo", "up"); err != nil {
 			return err
 		}
 	}
@@ -50,13 +41,14 @@ func (tp *Topology) create() error {
 // peer namespace: the host namespace never holds either end, not even for a
 // moment.
 func (tp *Topology) AddLink(podDev, peerDev string, pod, peer [2]netip.Addr) error {
-	if err := ip(tp.Name(Pod), "link", "add", podDev, "type", "veth",
-		"peer", "name", peerDev, "netns", tp.Name(Peer)); err != nil {
+	// ip takes an argument with a slash as the namespace's path.
+	if err := tp.ip(Pod, "link", "add", podDev, "type", "veth",
+		"peer", "name", peerDev, "netns", tp.Path(Peer)); err != nil {
 		return err
 	}
 	devs := [2]string{podDev, peerDev}
 	for i, addrs := range [2][2]netip.Addr{pod, peer} {
-		if err := ipBatch(tp.Name(NS(i)),
+		if err := tp.ipBatch(NS(i),
 			fmt.Sprintf("addr add %s/24 dev %s", addrs[0], devs[i]),
 			fmt.Sprintf("addr add %s/64 dev %s nodad", addrs[1], devs[i]),
 			fmt.Sprintf("link set %s up", devs[i]),
@@ -92,26 +84,26 @@ func (tp *Topology) waitReady(limit time.Duration, devs [2]string) error {
 	for {
 		var notReady []string
 		for _, ns := range []NS{Pod, Peer} {
-			link, err := ipOut(tp.Name(ns), "-o", "link", "show", "dev", devs[ns])
+			link, err := tp.ipOut(ns, "-o", "link", "show", "dev", devs[ns])
 			if err != nil {
 				return err
 			}
 			if !strings.Contains(link, "LOWER_UP") {
-				notReady = append(notReady, tp.Name(ns)+": no carrier")
+				notReady = append(notReady, ns.String()+": no carrier")
 			}
-			tent, err := ipOut(tp.Name(ns), "-o", "-6", "addr", "show", "tentative")
+			tent, err := tp.ipOut(ns, "-o", "-6", "addr", "show", "tentative")
 			if err != nil {
 				return err
 			}
 			if strings.TrimSpace(tent) != "" {
-				notReady = append(notReady, tp.Name(ns)+": tentative "+strings.TrimSpace(tent))
+				notReady = append(notReady, ns.String()+": tentative "+strings.TrimSpace(tent))
 			}
-			failed, err := ipOut(tp.Name(ns), "-o", "-6", "addr", "show", "dadfailed")
+			failed, err := tp.ipOut(ns, "-o", "-6", "addr", "show", "dadfailed")
 			if err != nil {
 				return err
 			}
 			if strings.TrimSpace(failed) != "" {
-				return fmt.Errorf("%s: IPv6 DAD failed: %s", tp.Name(ns), failed)
+				return fmt.Errorf("%s: IPv6 DAD failed: %s", ns, failed)
 			}
 		}
 		if len(notReady) == 0 {
@@ -124,62 +116,26 @@ func (tp *Topology) waitReady(limit time.Duration, devs [2]string) error {
 	}
 }
 
-// lockPath serialises `ip netns add` across test processes. The first add on
-// a machine turns /run/netns into a shared bind mount of itself; two
-// processes doing that at once (go test runs packages in parallel) can stack
-// two mounts and hide the namespaces bound under the first one.
-const lockPath = "/run/pit-netns.lock"
-
-func addNetns(names ...string) error {
-	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return fmt.Errorf("open lock %s: %w", lockPath, err)
-	}
-	defer lock.Close() // closing drops the flock
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", lockPath, err)
-	}
-	for _, name := range names {
-		if err := run("ip", "netns", "add", name); err != nil {
-			return err
-		}
-	}
-	return nil
+// ip runs `ip args...` inside ns.
+func (tp *Topology) ip(ns NS, args ...string) error {
+	_, err := tp.ipOut(ns, args...)
+	return err
 }
 
-// deleteNetns removes a named namespace; a missing one is not an error.
-func deleteNetns(name string) error {
-	if _, err := os.Lstat(filepath.Join(netnsDir, name)); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	return run("ip", "netns", "delete", name)
-}
-
-// ip runs `ip -n NS args...`.
-func ip(ns string, args ...string) error {
-	return run("ip", append([]string{"-n", ns}, args...)...)
-}
-
-func ipOut(ns string, args ...string) (string, error) {
-	return output(nil, "ip", append([]string{"-n", ns}, args...)...)
+func (tp *Topology) ipOut(ns NS, args ...string) (string, error) {
+	return output(nil, tp.Command(ns, "ip", args...))
 }
 
 // ipBatch runs several ip commands in one process (one exec instead of many
 // keeps New fast enough to call per test).
-func ipBatch(ns string, lines ...string) error {
-	_, err := output(strings.NewReader(strings.Join(lines, "\n")+"\n"), "ip", "-n", ns, "-batch", "-")
+func (tp *Topology) ipBatch(ns NS, lines ...string) error {
+	_, err := output(strings.NewReader(strings.Join(lines, "\n")+"\n"), tp.Command(ns, "ip", "-batch", "-"))
 	return err
 }
 
-func run(name string, args ...string) error {
-	_, err := output(nil, name, args...)
-	return err
-}
-
-// output runs a command and returns its stdout; the error names the command
+// output runs cmd and returns its stdout; the error names the command
 // line and carries its stderr, which is where ip and iptables explain.
-func output(stdin io.Reader, name string, args ...string) (string, error) {
-	cmd := exec.Command(name, args...)
+func output(stdin io.Reader, cmd *exec.Cmd) (string, error) {
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}

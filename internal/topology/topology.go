@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 
 	"github.com/proxy-init/netlink-native/internal/testns"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
 // NS names one of the two namespaces of a Topology.
@@ -36,11 +36,8 @@ func (n NS) String() string {
 // a name space for links, so the same name is fine and mimics a pod's eth0).
 const LinkName = "eth0"
 
-// netnsDir is where iproute2 bind-mounts named namespaces.
-const netnsDir = "/run/netns"
-
-// prefix starts the name of every namespace we create; sweep relies on the
-// pid that follows it.
+// prefix starts every name OwnName makes; Stale relies on the pid that
+// follows it.
 const prefix = "pit-"
 
 var counter atomic.Uint64
@@ -48,12 +45,12 @@ var counter atomic.Uint64
 // Topology is a pod namespace and a peer namespace joined by a veth pair.
 // All of it is removed by Close, which New registers as the test's cleanup.
 type Topology struct {
-	t     testing.TB // nil when made by Create
-	names [2]string
+	t testing.TB // nil when made by Create
+	// owned holds the namespaces Create made (nattest's, held by a
+	// descriptor only); nil for an adopted topology, whose namespaces
+	// belong to the caller of Adopt and which Close leaves alone.
+	owned [2]*nattest.Namespace
 	files [2]*os.File
-	// adopted: the namespaces belong to the caller of Adopt; Close leaves
-	// them alone.
-	adopted bool
 
 	// Addresses on the veth ends (documentation ranges, so nothing on a
 	// real network can be reached by mistake).
@@ -67,22 +64,18 @@ var (
 	peerAddr6 = netip.MustParseAddr("2001:db8::1")
 )
 
-// Name is the iproute2 name of the namespace (for `ip netns exec NAME`).
-func (tp *Topology) Name(ns NS) string { return tp.names[ns] }
-
-// Path is the bind-mounted namespace file, usable with setns or nsenter --net.
-func (tp *Topology) Path(ns NS) string { return filepath.Join(netnsDir, tp.names[ns]) }
+// Path names the namespace for another process while the Topology is open:
+// /proc/<our pid>/fd/<fd>, which proxy-init --netns, nsenter --net, runc,
+// podman's ns: and `ip link ... netns` open like any namespace file. Nothing
+// of it exists outside this process's descriptor table.
+func (tp *Topology) Path(ns NS) string {
+	return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), tp.files[ns].Fd())
+}
 
 // FD is an open descriptor of the namespace (for nftables.WithNetNSFd and
 // the like). It belongs to the Topology and is closed at cleanup: do not
 // close it.
 func (tp *Topology) FD(ns NS) int { return int(tp.files[ns].Fd()) }
-
-// PodName is Name(Pod).
-func (tp *Topology) PodName() string { return tp.Name(Pod) }
-
-// PeerName is Name(Peer).
-func (tp *Topology) PeerName() string { return tp.Name(Peer) }
 
 // PodPath is Path(Pod).
 func (tp *Topology) PodPath() string { return tp.Path(Pod) }
@@ -111,10 +104,7 @@ func (tp *Topology) Addr6(ns NS) netip.Addr {
 // failure half-way removes what was made. Listeners (Listen, ListenProxy,
 // ListenAddr) need a topology made by New, which ties them to the test.
 func Create() (*Topology, error) {
-	sweepOnce(nil)
-	base := fmt.Sprintf("%s%d-%d-", prefix, os.Getpid(), counter.Add(1))
 	tp := &Topology{
-		names:     [2]string{base + "pod", base + "peer"},
 		PodAddr4:  podAddr4,
 		PodAddr6:  podAddr6,
 		PeerAddr4: peerAddr4,
@@ -133,7 +123,6 @@ func Create() (*Topology, error) {
 func New(t testing.TB) *Topology {
 	t.Helper()
 	testns.RequireRoot(t)
-	sweepOnce(t)
 	tp, err := Create()
 	if tp != nil {
 		tp.t = t
@@ -149,23 +138,17 @@ func New(t testing.TB) *Topology {
 	return tp
 }
 
-// Close closes our handles first (an open namespace fd keeps the namespace
-// alive after its name is gone) and then deletes both namespaces, which
-// takes the veth pair with them. Deleting a namespace that is not there
-// (a failure half-way) is not an error.
+// Close closes both namespace descriptors, the only references this
+// process holds: the kernel frees each namespace, and the veth pair with
+// it, once no socket or process is left in it. Closing twice, or a
+// topology whose creation failed half-way, is not an error.
 func (tp *Topology) Close() error {
-	if tp.adopted {
-		return nil
-	}
-	for i, f := range tp.files {
-		if f != nil {
-			f.Close()
-			tp.files[i] = nil
-		}
-	}
 	var errs []error
-	for _, name := range tp.names {
-		errs = append(errs, deleteNetns(name))
+	for i, n := range tp.owned {
+		if n != nil {
+			errs = append(errs, n.Close())
+			tp.owned[i], tp.files[i] = nil, nil
+		}
 	}
 	return errors.Join(errs...)
 }
