@@ -195,15 +195,34 @@ func (c *cluster) measure(ctx context.Context) ([]time.Duration, error) {
 }
 
 // cleanup force-deletes the pods (no kubelet would ever confirm a graceful
-// deletion), then the namespace and the nodes.
+// deletion), one request each from concurrent workers (a DeleteCollection
+// of 10,000 pods outlasts the API server's request timeout), then the
+// namespace and the nodes.
 func (c *cluster) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	zero := int64(0)
 	opts := metav1.DeleteOptions{GracePeriodSeconds: &zero}
-	if err := c.client.CoreV1().Pods(c.p.namespace).DeleteCollection(ctx, opts, metav1.ListOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		fmt.Println("cleanup: delete the pods:", err)
+	names := make(chan string)
+	var failed sync.Once
+	var wg sync.WaitGroup
+	for range c.p.concurrency {
+		wg.Go(func() {
+			for n := range names {
+				if err := c.client.CoreV1().Pods(c.p.namespace).Delete(ctx, n, opts); err != nil && !apierrors.IsNotFound(err) {
+					failed.Do(func() { fmt.Println("cleanup: delete pod", n+":", err) })
+				}
+			}
+		})
 	}
+	for i := range c.p.onNode {
+		names <- fmt.Sprintf("onnode-%05d", i)
+	}
+	for i := range c.p.elsewhere {
+		names <- fmt.Sprintf("elsewhere-%05d", i)
+	}
+	close(names)
+	wg.Wait()
 	if err := c.client.CoreV1().Namespaces().Delete(ctx, c.p.namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		fmt.Println("cleanup: delete the namespace:", err)
 	}
@@ -212,4 +231,5 @@ func (c *cluster) cleanup() {
 			fmt.Println("cleanup: delete node", n+":", err)
 		}
 	}
+	fmt.Println("cleanup: done")
 }
