@@ -18,7 +18,7 @@ if [ "${REPAIRBENCH_IN_NETNS:-}" != 1 ]; then
 fi
 D=$(mktemp -d)
 pids=""
-trap 'for p in $pids; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$D"' EXIT
+trap 'rc=$?; for p in $pids; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$D"; exit $rc' EXIT
 ip link set lo up
 # kube-apiserver refuses to advertise a loopback address: a bridge with no
 # ports gives it one, inside this namespace only.
