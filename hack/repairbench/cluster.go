@@ -233,3 +233,47 @@ func (c *cluster) cleanup() {
 	}
 	fmt.Println("cleanup: done")
 }
+
+// burst fails every pod of the node not sampled, from concurrent writers as
+// the kubelet would after a node boot, and times until a list of the node's
+// pods (polled every 50 ms) finds none of them left.
+func (c *cluster) burst(ctx context.Context) (int, time.Duration, error) {
+	var names []string
+	for i := c.p.samples; i < c.p.onNode; i++ {
+		names = append(names, fmt.Sprintf("onnode-%05d", i))
+	}
+	t0 := time.Now()
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for range c.p.concurrency {
+		wg.Go(func() {
+			for n := range jobs {
+				c.mu.Lock()
+				p := c.pods[n]
+				c.mu.Unlock()
+				if err := c.fail(ctx, p); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+					fmt.Println("burst: fail pod", n+":", err)
+				}
+			}
+		})
+	}
+	for _, n := range names {
+		jobs <- n
+	}
+	close(jobs)
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		l, err := c.client.CoreV1().Pods(c.p.namespace).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + c.p.node})
+		if err != nil {
+			return 0, 0, fmt.Errorf("list the pods: %w", err)
+		}
+		if len(l.Items) == 0 {
+			return len(names), time.Since(t0), nil
+		}
+		if time.Now().After(deadline) {
+			return 0, 0, fmt.Errorf("%d pods not deleted within 5 minutes", len(l.Items))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
