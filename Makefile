@@ -1,4 +1,7 @@
-.PHONY: build image test portable unit race fuzz hack demo integration bench clean
+.PHONY: build image test portable unit race fuzz hack e2e e2e-bench demo integration bench clean deps-test deps-bench deps-e2e lint
+# Prerequisites run in the order written: deps-* install before anything
+# uses what they install.
+.NOTPARALLEL:
 GO ?= go
 BIN := bin/proxy-init
 # What `proxy-init --version` prints.
@@ -14,29 +17,51 @@ FUZZ_TARGETS ?= ./nat/:FuzzParsePortRange:200000x ./nat/:FuzzParsePortList:10000
 FUZZTIME ?=
 
 CNI_BIN := bin/proxy-init-cni
+CNI_INSTALL_BIN := bin/proxy-init-cni-install
 REPAIR_BIN := bin/proxy-init-cni-repair
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/proxy-init
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CNI_BIN) ./cmd/proxy-init-cni
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CNI_INSTALL_BIN) ./cmd/proxy-init-cni-install
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(REPAIR_BIN) ./cmd/proxy-init-cni-repair
 
-# The images IMAGE:nonroot and IMAGE:netadmin, offline (FROM scratch, no
-# pull, no network): see deploy/Containerfile.
+# The images IMAGE:nonroot and IMAGE:netadmin, and the CNI DaemonSet's
+# IMAGE-cni:latest, offline (FROM scratch, no pull, no network): see
+# deploy/Containerfile.
 IMAGE ?= proxy-init
 image: build
 	./deploy/image.sh bin $(IMAGE)
 
-# Every test: unit tests, kernel tests in throwaway namespaces (root), the
-# integration matrix, the shared-client tests under -race, and a short run of
-# each fuzz target, and the hack/ module (demo and benchmark tools).
-test: build image portable unit race fuzz hack
+# Every test: go vet and staticcheck, unit tests, kernel tests in throwaway
+# namespaces (root), the integration matrix, the shared-client tests under
+# -race, a short run of each fuzz target, and the hack/ module (benchmark
+# tools), and the real-cluster scenarios (e2e).
+test: deps-test deps-e2e build image portable lint unit race fuzz hack e2e
+
+# What a target needs from Debian, installed only when missing (apt-get, as
+# root): a fresh machine runs `make test` as it is.
+deps-test:
+	./hack/deps.sh test
+deps-bench:
+	./hack/deps.sh bench
+deps-e2e:
+	./hack/deps.sh e2e
+
+# go vet and staticcheck over both modules. staticcheck is run at a fixed
+# version from the module proxy (go run pkg@version), so it never enters
+# the product's go.mod; its checks are the default set.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	cd hack && $(GO) vet ./... && $(STATICCHECK) ./...
 
 # The pure planner, the Fake and pod's Fake path build and vet on any GOOS;
 # only nat/kernel (and what uses it) is Linux's.
 portable:
-	GOOS=darwin $(GO) vet ./nat/ ./nat/pod/ ./nat/nattest/
-	GOOS=windows $(GO) vet ./nat/
+	GOOS=darwin $(GO) vet ./nat/ ./nat/explain/ ./nat/pod/ ./nat/nattest/
+	GOOS=windows $(GO) vet ./nat/ ./nat/explain/
 
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
@@ -56,9 +81,25 @@ fuzz:
 
 # hack/ is its own Go module, so that the plotting library the benchmark
 # charts use never enters the graph of a user who imports nat; `./...` at the
-# root does not reach it, so it is vetted and tested here, or it would rot.
+# root does not reach it, so it is tested here (and linted by lint), or it
+# would rot.
 hack:
-	cd hack && $(GO) vet ./... && $(GO) test -count=1 ./...
+	cd hack && $(GO) test -count=1 ./...
+
+# The real-cluster scenarios (docs/e2e.md): hack/e2e is its own module (it
+# builds Kubernetes and etcd from the Go module proxy into a cache once,
+# ~8 min cold, seconds warm), boots a single node inside namespaces it
+# creates and runs the scenarios against it. Root; never skipped under CI.
+E2E_TIMEOUT ?= 40m
+e2e: deps-test deps-e2e build
+	cd hack/e2e && $(GO) vet ./... && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./...
+
+# Pod start on the real node (apply to Ready, medians over interleaved
+# rounds): unmeshed, unmeshed with the plugin chained, meshed in CNI and in
+# init-container mode. Markdown and JSON on stdout; a measurement only.
+E2E_BENCH_ROUNDS ?= 15
+e2e-bench: deps-test deps-e2e build
+	cd hack/e2e && E2E_BENCH=$(E2E_BENCH_ROUNDS) $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -run '^TestPodStartBench$$' -v ./scenarios/
 
 demo: build
 	./hack/demo.sh
@@ -66,7 +107,7 @@ demo: build
 integration:
 	$(GO) test -count=1 -v -run 'TestMatrix' ./internal/harness/
 
-bench: build
+bench: deps-bench build
 	./hack/bench.sh
 
 clean:

@@ -8,9 +8,9 @@
 # namespaces (`unshare -n` per run, `ip netns` namespaces for the datapath and
 # the front ends, deleted at the end); the host namespace is never changed.
 #
-# Needs root, Linux with nf_tables, and these Debian packages, which it
-# installs with apt-get when they are missing: nftables, iptables, iproute2,
-# util-linux (unshare), hyperfine, time. Go must be on PATH (it builds the
+# Needs root, Linux with nf_tables, and the Debian packages hack/deps.sh
+# installs when they are missing (nftables, iptables, iproute2, util-linux,
+# hyperfine, time). Go must be on PATH (it builds the
 # harness and runs the Go benchmarks).
 #
 # Environment:
@@ -19,13 +19,19 @@
 #                        still runs once at every scale point)
 #   BENCH_SECTIONS=1,2   only these sections (1 fresh, 2 re-apply, 3 scale,
 #                        4 datapath, 5 memory, 6 Go benchmarks, 7 front ends:
-#                        validate, explain, the CNI plugin)
+#                        validate, explain, the CNI plugin; 8 the CNI node
+#                        installer)
 #   BENCH_OUT=dir        where to write the report (default: bench)
 #   BENCH_UPSTREAM_CNI=path  upstream's linkerd-cni plugin, built from source
 #                        (linkerd2-proxy-init commit 183e791: `CGO_ENABLED=0 go build
 #                        -trimpath -ldflags='-s -w' ./cni-plugin`): section 7 times it
 #                        beside ours and reports the ratios; unset, those rows say
 #                        "not measured in this run"
+#   BENCH_UPSTREAM_CNI_INSTALL=path  upstream's linkerd2-cni-install, built from
+#                        source (the same commit: `CGO_ENABLED=0 go build -trimpath
+#                        -ldflags='-s -w' ./cni-install`): section 8 times it beside
+#                        ours (reaction to a conflist rewrite and a token rotation,
+#                        size, peak RSS); unset, the section says how
 # A full run takes about 6 minutes on 2 cores (the report says how long).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,25 +45,8 @@ command -v go >/dev/null || {
 	exit 1
 }
 
-# Debian package -> a command it provides.
-declare -A provides=(
-	[nftables]=nft [iptables]=iptables-nft [iproute2]=ip [util-linux]=unshare
-	[hyperfine]=hyperfine [time]=/usr/bin/time
-)
-missing=()
-for pkg in "${!provides[@]}"; do
-	command -v "${provides[$pkg]}" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	if command -v apt-get >/dev/null; then
-		echo "bench: installing ${missing[*]} (apt-get)" >&2
-		apt-get update -qq >/dev/null 2>&1 || true
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
-			echo "bench: apt-get install ${missing[*]} failed" >&2
-	else
-		echo "bench: missing packages ${missing[*]} and no apt-get to install them" >&2
-	fi
-fi
+# What is missing, installed with apt-get (the same list make bench uses).
+./hack/deps.sh bench || echo "bench: hack/deps.sh bench failed" >&2
 # nft and iptables-nft are what we compare against: without them there is no
 # benchmark. hyperfine and GNU time have fallbacks inside the harness (its
 # own timing loop, wait4's rusage); the report says when they were used.
@@ -90,9 +79,19 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # hack/ is its own Go module (plotting stays out of the product's graph).
+# Building and running the benchmark must not change the product's module
+# files (a run once added 25 lines to go.sum): checked after the run.
+# -mod=readonly for every go command the run starts, whatever GOFLAGS the
+# caller has (the last -mod wins).
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
+modsum=$(cat go.mod go.sum | cksum)
 go build -C hack -o "$tmp/bench" ./bench
 args=(run -bin bin/proxy-init -ref hack/iptables-reference.sh -out "${BENCH_OUT:-bench}" -ns-prefix "$prefix")
 [ -n "${BENCH_QUICK:-}" ] && args+=(-quick)
 [ -n "${BENCH_SECTIONS:-}" ] && args+=(-sections "$BENCH_SECTIONS")
 "$tmp/bench" "${args[@]}"
+if [ "$(cat go.mod go.sum | cksum)" != "$modsum" ]; then
+	echo "bench: the run changed go.mod or go.sum (git diff go.mod go.sum): the benchmark must build from the module files as they are" >&2
+	exit 1
+fi
 echo "bench: wrote ${BENCH_OUT:-bench}/REPORT.md" >&2

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+
+	"github.com/proxy-init/netlink-native/internal/linediff"
 )
 
 // RulesetDiff is the difference between a planned ruleset and what a
@@ -62,7 +64,7 @@ func (d *RulesetDiff) String() string {
 	if d.Empty() {
 		return ""
 	}
-	return Diff(d.want, d.got)
+	return linediff.Diff(d.want, d.got)
 }
 
 // Compare returns the difference between the planned ruleset want and the
@@ -207,5 +209,5 @@ func chainSummary(c *Chain) string {
 	if c.Hook == nil {
 		return "chain " + c.Name
 	}
-	return fmt.Sprintf("chain %s { type %s hook %s priority %s; policy %s; }", c.Name, c.Hook.Type, c.Hook.Name, c.Hook.priorityText(), c.Hook.Policy)
+	return fmt.Sprintf("chain %s { type %s hook %s priority %s; policy %s; }", c.Name, c.Hook.Type, c.Hook.Name, c.Hook.PriorityText(), c.Hook.Policy)
 }

@@ -11,7 +11,8 @@ import (
 const TableName = "proxy_init"
 
 // Config is what the user asks for. Field comments name the proxy-init flag
-// that sets each field; errors from Validate name the same flags.
+// that sets each field; errors from Validate name the field (Field), which
+// each front end names in its own words.
 type Config struct {
 	// InboundProxyPort receives redirected inbound TCP (-p, --incoming-proxy-port).
 	InboundProxyPort uint16
@@ -54,9 +55,50 @@ func DefaultConfig() Config {
 	}
 }
 
-// ConfigError says which flag holds a value we refuse, and why.
+// Field is the setting a refused value was given for, in no front end's
+// words: each front end names it in its own (proxy-init a flag such as
+// --incoming-proxy-port, the CNI plugin a key such as
+// linkerd.incoming-proxy-port).
+type Field int
+
+const (
+	FieldOther                   Field = iota // a front end's own setting: ConfigError.Name says which
+	FieldInboundProxyPort                     // Config.InboundProxyPort
+	FieldOutboundProxyPort                    // Config.OutboundProxyPort
+	FieldProxyUID                             // Config.ProxyUID
+	FieldProxyGID                             // Config.ProxyGID
+	FieldPortsToRedirect                      // Config.PortsToRedirect
+	FieldInboundPortsToIgnore                 // Config.InboundPortsToIgnore
+	FieldOutboundPortsToIgnore                // Config.OutboundPortsToIgnore
+	FieldInboundSubnetsToIgnore               // Config.InboundSubnetsToIgnore
+	FieldOutboundSubnetsToIgnore              // Config.OutboundSubnetsToIgnore
+	FieldRuleset                              // a Ruleset given to an engine (Ruleset.Validate)
+	FieldNetNS                                // nat/pod: the namespace to program (Request.NetNS)
+	FieldSimulate                             // nat/pod: a dry run (Request.Simulate)
+	FieldCloseWaitSecs                        // nat/pod: the close-wait timeout (Request.CloseWaitSecs)
+)
+
+var fieldNames = [...]string{"setting", "InboundProxyPort", "OutboundProxyPort", "ProxyUID", "ProxyGID",
+	"PortsToRedirect", "InboundPortsToIgnore", "OutboundPortsToIgnore", "InboundSubnetsToIgnore",
+	"OutboundSubnetsToIgnore", "ruleset", "NetNS", "Simulate", "CloseWaitSecs"}
+
+// String is the Go name of the field, for a program that has no words of
+// its own for it.
+func (f Field) String() string {
+	if f >= 0 && int(f) < len(fieldNames) {
+		return fieldNames[f]
+	}
+	return fmt.Sprintf("field(%d)", int(f))
+}
+
+// ConfigError says which setting holds a value we refuse, and why. nat and
+// nat/pod set Field; a front end sets Name to the flag or key its user
+// wrote (errors.As, then name it), and builds its own errors with Name
+// alone.
 type ConfigError struct {
-	Flag   string
+	Field Field
+	// Name is the setting as the user wrote it; "" prints Field.
+	Name   string
 	Value  string
 	Reason string
 	// Err is the cause, when there is one (errors.Is reaches it).
@@ -64,7 +106,11 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
-	return fmt.Sprintf("invalid value %q for %s: %s", e.Value, e.Flag, e.Reason)
+	name := e.Name
+	if name == "" {
+		name = e.Field.String()
+	}
+	return fmt.Sprintf("invalid value %q for %s: %s", e.Value, name, e.Reason)
 }
 
 func (e *ConfigError) Unwrap() error { return e.Err }
@@ -75,49 +121,49 @@ const maxID = 1<<32 - 2 // (uid_t)-1 means "no id" to the kernel
 // break the pod; it never changes the kernel.
 func (c Config) Validate() error {
 	if c.InboundProxyPort == 0 {
-		return &ConfigError{Flag: "--incoming-proxy-port", Value: "0", Reason: "must be a port between 1 and 65535"}
+		return &ConfigError{Field: FieldInboundProxyPort, Value: "0", Reason: "must be a port between 1 and 65535"}
 	}
 	if c.OutboundProxyPort == 0 {
-		return &ConfigError{Flag: "--outgoing-proxy-port", Value: "0", Reason: "must be a port between 1 and 65535"}
+		return &ConfigError{Field: FieldOutboundProxyPort, Value: "0", Reason: "must be a port between 1 and 65535"}
 	}
 	// InboundProxyPort == OutboundProxyPort is accepted, as upstream accepts
 	// it (its own integration tests run -p 8080 -o 8080): a proxy on one
 	// port tells the directions apart by the original destination, and its
 	// own uid is never redirected. pod.Run warns about it.
 	if c.ProxyUID > maxID {
-		return &ConfigError{Flag: "--proxy-uid", Value: fmt.Sprint(c.ProxyUID), Reason: fmt.Sprintf("must be at most %d", maxID)}
+		return &ConfigError{Field: FieldProxyUID, Value: fmt.Sprint(c.ProxyUID), Reason: fmt.Sprintf("must be at most %d", maxID)}
 	}
 	if c.ProxyGID > maxID {
-		return &ConfigError{Flag: "--proxy-gid", Value: fmt.Sprint(c.ProxyGID), Reason: fmt.Sprintf("must be at most %d", maxID)}
+		return &ConfigError{Field: FieldProxyGID, Value: fmt.Sprint(c.ProxyGID), Reason: fmt.Sprintf("must be at most %d", maxID)}
 	}
 	for _, l := range []struct {
-		flag string
-		rs   []PortRange
+		field Field
+		rs    []PortRange
 	}{
-		{"--ports-to-redirect", c.PortsToRedirect},
-		{"--inbound-ports-to-ignore", c.InboundPortsToIgnore},
-		{"--outbound-ports-to-ignore", c.OutboundPortsToIgnore},
+		{FieldPortsToRedirect, c.PortsToRedirect},
+		{FieldInboundPortsToIgnore, c.InboundPortsToIgnore},
+		{FieldOutboundPortsToIgnore, c.OutboundPortsToIgnore},
 	} {
 		for _, r := range l.rs {
 			if r.Last < r.First {
-				return &ConfigError{Flag: l.flag, Value: r.String(), Reason: "not a port or range of ports between 0 and 65535"}
+				return &ConfigError{Field: l.field, Value: r.String(), Reason: "not a port or range of ports between 0 and 65535"}
 			}
 		}
 	}
 	for _, l := range []struct {
-		flag string
-		ps   []netip.Prefix
+		field Field
+		ps    []netip.Prefix
 	}{
-		{"--subnets-to-ignore", c.InboundSubnetsToIgnore},
-		{"--outbound-subnets-to-ignore", c.OutboundSubnetsToIgnore},
+		{FieldInboundSubnetsToIgnore, c.InboundSubnetsToIgnore},
+		{FieldOutboundSubnetsToIgnore, c.OutboundSubnetsToIgnore},
 	} {
 		for _, p := range l.ps {
 			// Host bits are masked by the plan (see ParsePrefix).
 			if !p.IsValid() || p.Addr().Zone() != "" || p.Addr().Is4In6() {
-				return &ConfigError{Flag: l.flag, Value: p.String(), Reason: "not a valid CIDR"}
+				return &ConfigError{Field: l.field, Value: p.String(), Reason: "not a valid CIDR"}
 			}
 			if p.Addr().Is6() && !c.IPv6 {
-				return &ConfigError{Flag: l.flag, Value: p.String(), Reason: "is an IPv6 subnet but --ipv6=false"}
+				return &ConfigError{Field: l.field, Value: p.String(), Reason: "is an IPv6 subnet but ipv6 is false"}
 			}
 		}
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // TestErrorClassification: programs decide by Op and Kind, wrapped or not;
-// the README's hints follow from them.
+// the hints follow from them.
 func TestErrorClassification(t *testing.T) {
 	for _, tc := range []struct {
 		err                         error
@@ -28,7 +28,7 @@ func TestErrorClassification(t *testing.T) {
 		{NewKernelError(OpCreateTable, KindMissingFeature, syscall.EAFNOSUPPORT), false, false, true, "CONFIG_NF_TABLES_IPV4/IPV6"},
 		{NewKernelError(OpOpenSocket, KindMissingFeature, syscall.EPROTONOSUPPORT), false, false, true, "CONFIG_NF_TABLES)"},
 		{NewKernelError(OpRead, KindOther, fs.ErrNotExist), false, false, false, ""},
-		{&ConfigError{Flag: "--x", Value: "y", Reason: "z"}, false, false, false, ""},
+		{&ConfigError{Name: "--x", Value: "y", Reason: "z"}, false, false, false, ""},
 	} {
 		wrapped := fmt.Errorf("set up pod: %w", tc.err)
 		for _, err := range []error{tc.err, wrapped} {

@@ -2,6 +2,7 @@ package nat_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/proxy-init/netlink-native/nat"
@@ -51,13 +52,21 @@ func ExamplePlan() {
 	// }
 }
 
-// A bad value is refused before anything is touched, naming the flag.
+// A bad value is refused before anything is touched, naming the field; a
+// front end names it in its own words (here a flag) before printing.
 func ExamplePlan_invalid() {
 	cfg := nat.DefaultConfig()
 	cfg.InboundPortsToIgnore = []nat.PortRange{{First: 90, Last: 80}}
 	_, err := nat.Plan(cfg)
 	fmt.Println(nat.IsConfig(err), err)
-	// Output: true invalid value "90-80" for --inbound-ports-to-ignore: not a port or range of ports between 0 and 65535
+	var ce *nat.ConfigError
+	if errors.As(err, &ce) && ce.Field == nat.FieldInboundPortsToIgnore {
+		ce.Name = "--inbound-ports-to-ignore"
+	}
+	fmt.Println(err)
+	// Output:
+	// true invalid value "90-80" for InboundPortsToIgnore: not a port or range of ports between 0 and 65535
+	// invalid value "90-80" for --inbound-ports-to-ignore: not a port or range of ports between 0 and 65535
 }
 
 // Compare a plan with what a namespace holds; the difference is data, and

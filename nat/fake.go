@@ -78,6 +78,11 @@ func (f *Fake) Apply(ctx context.Context, rs *Ruleset) (Outcome, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	// Before anything else, as the kernel engine: a Ruleset it refuses is
+	// refused here even when the fake already holds the same one.
+	if err := rs.Validate(); err != nil {
+		return 0, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.fail(OpRead); err != nil {
@@ -88,9 +93,6 @@ func (f *Fake) Apply(ctx context.Context, rs *Ruleset) (Outcome, error) {
 		return Unchanged, nil
 	}
 	if err := f.fail(OpCreateTable); err != nil {
-		return 0, err
-	}
-	if err := rs.Validate(); err != nil {
 		return 0, err
 	}
 	f.tables = rs.clone()

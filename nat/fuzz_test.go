@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/nat"
 )
@@ -124,8 +125,8 @@ func FuzzConfigRender(f *testing.F) {
 		rs, err := nat.Plan(cfg)
 		if err != nil {
 			var ce *nat.ConfigError
-			if !errors.As(err, &ce) || ce.Flag == "" {
-				t.Fatalf("Plan refused %+v with %v, not a ConfigError naming a flag", cfg, err)
+			if !errors.As(err, &ce) || ce.Field == nat.FieldOther {
+				t.Fatalf("Plan refused %+v with %v, not a ConfigError naming a field", cfg, err)
 			}
 			return
 		}
@@ -154,7 +155,7 @@ func FuzzConfigRender(f *testing.F) {
 			t.Fatalf("the configuration parsed back from the text is refused: %v\n%s", err, text)
 		}
 		if text2 := rs2.Render(); text2 != text {
-			t.Fatalf("render -> parse -> plan -> render differs (- first, + second):\n%s", nat.Diff(text, text2))
+			t.Fatalf("render -> parse -> plan -> render differs (- first, + second):\n%s", linediff.Diff(text, text2))
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package nat
+package nat_test
 
 import (
 	"go/ast"
@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"sort"
 	"testing"
+
+	"github.com/proxy-init/netlink-native/internal/testcfg"
 )
 
 // TestKindListsAreComplete: MatchKinds and VerdictKinds name every type of
@@ -54,10 +56,10 @@ func TestKindListsAreComplete(t *testing.T) {
 		return out
 	}
 	var ms, vs []any
-	for _, m := range MatchKinds() {
+	for _, m := range testcfg.MatchKinds() {
 		ms = append(ms, m)
 	}
-	for _, v := range VerdictKinds() {
+	for _, v := range testcfg.VerdictKinds() {
 		vs = append(vs, v)
 	}
 	if got := listed(ms); !reflect.DeepEqual(got, matches) {

@@ -57,11 +57,3 @@ func (m SocketID) text(Family) string {
 type OIFName struct{ Name string }
 
 func (m OIFName) text(Family) string { return fmt.Sprintf("oifname %q", m.Name) }
-
-// MatchKinds returns one value of every Match kind. Code that handles the
-// kinds in a type switch (lowering, decoding, evaluating) tests itself over
-// this list; a test in this package checks that the list names every type
-// that implements Match.
-func MatchKinds() []Match {
-	return []Match{L4ProtoTCP{}, DPortInSet{Set: "s"}, AddrInSet{Dest: true, Set: "s"}, SocketID{Group: true, ID: 7}, OIFName{Name: "lo"}}
-}

@@ -110,43 +110,43 @@ func TestMergePrefixes(t *testing.T) {
 func TestValidate(t *testing.T) {
 	ok := DefaultConfig()
 	for _, tc := range []struct {
-		name     string
-		mutate   func(*Config)
-		wantFlag string
+		name   string
+		mutate func(*Config)
+		want   Field
 	}{
-		{"defaults", func(*Config) {}, ""},
-		{"inbound port zero", func(c *Config) { c.InboundProxyPort = 0 }, "--incoming-proxy-port"},
-		{"outbound port zero", func(c *Config) { c.OutboundProxyPort = 0 }, "--outgoing-proxy-port"},
-		{"same proxy ports, as upstream accepts", func(c *Config) { c.OutboundProxyPort = c.InboundProxyPort }, ""},
-		{"uid too large", func(c *Config) { c.ProxyUID = 1 << 32 }, "--proxy-uid"},
-		{"gid too large", func(c *Config) { c.ProxyGID = 1<<32 - 1 }, "--proxy-gid"},
-		{"reversed range", func(c *Config) { c.InboundPortsToIgnore = []PortRange{{9, 8}} }, "--inbound-ports-to-ignore"},
-		{"port zero in list", func(c *Config) { c.OutboundPortsToIgnore = []PortRange{{0, 0}} }, ""},
-		{"redirect from zero", func(c *Config) { c.PortsToRedirect = []PortRange{{0, 5}} }, ""},
+		{"defaults", func(*Config) {}, 0},
+		{"inbound port zero", func(c *Config) { c.InboundProxyPort = 0 }, FieldInboundProxyPort},
+		{"outbound port zero", func(c *Config) { c.OutboundProxyPort = 0 }, FieldOutboundProxyPort},
+		{"same proxy ports, as upstream accepts", func(c *Config) { c.OutboundProxyPort = c.InboundProxyPort }, 0},
+		{"uid too large", func(c *Config) { c.ProxyUID = 1 << 32 }, FieldProxyUID},
+		{"gid too large", func(c *Config) { c.ProxyGID = 1<<32 - 1 }, FieldProxyGID},
+		{"reversed range", func(c *Config) { c.InboundPortsToIgnore = []PortRange{{9, 8}} }, FieldInboundPortsToIgnore},
+		{"port zero in list", func(c *Config) { c.OutboundPortsToIgnore = []PortRange{{0, 0}} }, 0},
+		{"redirect from zero", func(c *Config) { c.PortsToRedirect = []PortRange{{0, 5}} }, 0},
 		{"ipv6 subnet with ipv6 off", func(c *Config) {
 			c.IPv6 = false
 			c.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("fd00::/8")}
-		}, "--subnets-to-ignore"},
+		}, FieldInboundSubnetsToIgnore},
 		{"host bits are masked, not refused", func(c *Config) {
 			c.OutboundSubnetsToIgnore = []netip.Prefix{netip.PrefixFrom(netip.MustParseAddr("10.1.1.1"), 8)}
-		}, ""},
+		}, 0},
 		{"mixed families with ipv6 on", func(c *Config) {
 			c.InboundSubnetsToIgnore = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
-		}, ""},
+		}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok
 			tc.mutate(&c)
 			err := c.Validate()
-			if tc.wantFlag == "" {
+			if tc.want == 0 {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
 				}
 				return
 			}
 			ce, isCE := err.(*ConfigError)
-			if !isCE || ce.Flag != tc.wantFlag {
-				t.Fatalf("error = %v, want a ConfigError for %s", err, tc.wantFlag)
+			if !isCE || ce.Field != tc.want {
+				t.Fatalf("error = %v, want a ConfigError for %v", err, tc.want)
 			}
 		})
 	}

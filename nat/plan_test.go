@@ -1,29 +1,28 @@
 package nat_test
 
 import (
+	"flag"
 	"net/netip"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
 	. "github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
-func fullConfig() Config { return FullConfig() }
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func fullConfig() Config { return testcfg.Full() }
+
+// MustPlan plans a configuration that must be valid.
+var MustPlan = nattest.MustPlan
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	testcfg.Golden(t, filepath.Join("testdata", name), got, Update())
-}
-
-// TestFullConfigsAgree: the kernel tests' full configuration is this
-// package's.
-func TestFullConfigsAgree(t *testing.T) {
-	if !reflect.DeepEqual(testcfg.Full(), FullConfig()) {
-		t.Fatal("internal/testcfg.Full differs from nat's fullConfig (export_test.go): change both")
-	}
+	testcfg.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestPlanGolden(t *testing.T) {
@@ -41,7 +40,7 @@ func TestPlanWithoutIPv6(t *testing.T) {
 	}
 	dual := MustPlan(t, fullConfig())
 	dual.Tables = dual.Tables[:1]
-	if d := Diff(dual.Listing(false), got.Listing(false)); d != "" {
+	if d := linediff.Diff(dual.Listing(false), got.Listing(false)); d != "" {
 		t.Fatalf("the IPv4 table differs from the dual-stack plan's:\n%s", d)
 	}
 }
@@ -76,15 +75,5 @@ func TestPlanShape(t *testing.T) {
 		if strings.HasPrefix(r.Name, "ignore-proxy") {
 			t.Fatalf("unexpected rule %s", r.Name)
 		}
-	}
-}
-
-func TestDiff(t *testing.T) {
-	if d := Diff("a\nb\n", "a\nb\n"); d != "" {
-		t.Fatalf("equal texts differ: %q", d)
-	}
-	d := Diff("a\nb\nc", "a\nx\nc")
-	if !strings.Contains(d, "-b\n") || !strings.Contains(d, "+x\n") || !strings.Contains(d, " a\n") {
-		t.Fatalf("diff = %q", d)
 	}
 }

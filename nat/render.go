@@ -90,7 +90,7 @@ func (t *Table) write(b *strings.Builder, withCounters bool) {
 		sep = "\n"
 		fmt.Fprintf(b, "\tchain %s {\n", c.Name)
 		if c.Hook != nil {
-			fmt.Fprintf(b, "\t\ttype %s hook %s priority %s; policy %s;\n", c.Hook.Type, c.Hook.Name, c.Hook.priorityText(), c.Hook.Policy)
+			fmt.Fprintf(b, "\t\ttype %s hook %s priority %s; policy %s;\n", c.Hook.Type, c.Hook.Name, c.Hook.PriorityText(), c.Hook.Policy)
 		}
 		for _, r := range c.Rules {
 			fmt.Fprintf(b, "\t\t%s\n", r.text(t.Family, withCounters))
@@ -100,8 +100,9 @@ func (t *Table) write(b *strings.Builder, withCounters bool) {
 	b.WriteString("}\n")
 }
 
-// priorityText uses nft's symbolic name where nft would print one.
-func (h *Hook) priorityText() string {
+// PriorityText is the priority as nft lists it: nft's symbolic name where
+// nft would print one.
+func (h *Hook) PriorityText() string {
 	if h.Name == "prerouting" && h.Priority == natPriority {
 		return "dstnat"
 	}
@@ -152,11 +153,11 @@ func (k KeyType) KeyLen() int {
 	return 2
 }
 
-// format prints an element as nft does: a single value, a prefix when the
-// range is exactly one, otherwise first-last.
-func (k KeyType) format(e Interval) string { return string(k.appendFormat(nil, e)) }
+// Format prints an element of a set of this key type as nft does: a single
+// value, a prefix when the range is exactly one, otherwise first-last.
+func (k KeyType) Format(e Interval) string { return string(k.appendFormat(nil, e)) }
 
-// appendFormat appends format's text to dst: listing a set of 32768
+// appendFormat appends Format's text to dst: listing a set of 32768
 // elements then costs no allocation per element.
 func (k KeyType) appendFormat(dst []byte, e Interval) []byte {
 	if k == KeyPort {

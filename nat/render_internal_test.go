@@ -13,7 +13,7 @@ func TestRenderElementFormat(t *testing.T) {
 	}, IPv4)}
 	var got []string
 	for _, e := range s.Elements {
-		got = append(got, s.Key.format(e))
+		got = append(got, s.Key.Format(e))
 	}
 	want := []string{"10.0.0.0/8", "192.0.2.7-192.0.2.10"}
 	if !reflect.DeepEqual(got, want) {

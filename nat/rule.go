@@ -33,3 +33,9 @@ func (r *Rule) text(f Family, withCounters bool) string {
 	fmt.Fprintf(&b, " comment %q", r.Comment())
 	return b.String()
 }
+
+// MatchText is m in nft syntax, for a table of family f.
+func MatchText(m Match, f Family) string { return m.text(f) }
+
+// VerdictText is v in nft syntax.
+func VerdictText(v Verdict) string { return v.text() }

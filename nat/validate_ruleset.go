@@ -23,6 +23,12 @@ import (
 //     ours (Unrecognised set, as Live returns a foreign rule), a rule
 //     without a verdict or with a nil match. A *KernelError of OpCreateSet
 //     or OpAddRule, KindOther.
+//   - a base chain the kernel layer cannot install as written: a hook other
+//     than prerouting and output, a type other than nat, a policy other
+//     than accept. Lowering knows only those two hooks and always creates
+//     the policy accept, so the kernel would hold something else than the
+//     Ruleset says and Verify would differ forever. A *ConfigError
+//     (IsConfig): it is the Ruleset that is wrong, not the kernel.
 func (rs *Ruleset) Validate() error {
 	seen := map[Family]bool{}
 	for _, t := range rs.Tables {
@@ -37,6 +43,11 @@ func (rs *Ruleset) Validate() error {
 		seen[t.Family] = true
 	}
 	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			if err := validateHook(t, c); err != nil {
+				return err
+			}
+		}
 		for _, st := range t.Sets {
 			if st.Unrecognised != "" {
 				return NewKernelError(OpCreateSet, KindOther, fmt.Errorf("create set %s %s %s: not a set proxy-init creates (%s), so it has no encoding to install", t.Family, t.Name, st.Name, st.Unrecognised))
@@ -89,4 +100,24 @@ func references(r *Rule) []ref {
 		out = append(out, ref{false, j.Chain})
 	}
 	return out
+}
+
+// validateHook refuses a base chain that lowering would change: it maps
+// every hook but output to prerouting and creates every base chain with
+// policy accept (see kernel's addTables).
+func validateHook(t *Table, c *Chain) error {
+	h := c.Hook
+	if h == nil {
+		return nil
+	}
+	where := fmt.Sprintf("base chain %s %s %s", t.Family, t.Name, c.Name)
+	switch {
+	case h.Name != "prerouting" && h.Name != "output":
+		return &ConfigError{Field: FieldRuleset, Value: h.Name, Reason: where + ": hook must be prerouting or output, the only hooks proxy-init installs"}
+	case h.Type != "nat":
+		return &ConfigError{Field: FieldRuleset, Value: h.Type, Reason: where + ": type must be nat, the only chain type proxy-init installs"}
+	case h.Policy != "accept":
+		return &ConfigError{Field: FieldRuleset, Value: h.Policy, Reason: where + ": policy must be accept, the only policy proxy-init installs"}
+	}
+	return nil
 }

@@ -23,8 +23,3 @@ func (j Jump) text() string { return "jump " + j.Chain }
 type Redirect struct{ Port uint16 }
 
 func (r Redirect) text() string { return fmt.Sprintf("redirect to :%d", r.Port) }
-
-// VerdictKinds returns one value of every Verdict kind; see MatchKinds.
-func VerdictKinds() []Verdict {
-	return []Verdict{Return{}, Jump{Chain: ChainRedirect}, Redirect{Port: 4143}}
-}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/proxy-init/netlink-native/internal/logging"
 	"io"
 	"log/slog"
 	"net"
@@ -140,19 +141,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*s
 // directive for linkerd_cni_repair_controller wins, then the bare one.
 func parseLevel(v string) (slog.Level, bool) {
 	word := func(w string) (slog.Level, bool) {
-		switch strings.ToLower(strings.TrimSpace(w)) {
-		case "trace", "debug":
-			return slog.LevelDebug, true
-		case "info":
-			return slog.LevelInfo, true
-		case "warn", "warning":
-			return slog.LevelWarn, true
-		case "error":
-			return slog.LevelError, true
-		case "off":
+		w = strings.TrimSpace(w)
+		if strings.EqualFold(w, "off") {
 			return slog.LevelError + 4, true
 		}
-		return 0, false
+		l, err := logging.ParseLevel(w)
+		return l, err == nil
 	}
 	var bare, ours *slog.Level
 	for _, d := range strings.Split(v, ",") {

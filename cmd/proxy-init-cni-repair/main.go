@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/proxy-init/netlink-native/internal/logging"
 	"io"
 	"log/slog"
 	"net"
@@ -118,11 +119,7 @@ func restConfig(kubeconfig, kubecontext string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// newLogger is log/slog, plain (text) or JSON, on stderr.
+// newLogger is the front ends' one log setup (UTC times), plain or JSON.
 func newLogger(w io.Writer, s *settings) *slog.Logger {
-	o := &slog.HandlerOptions{Level: s.logLevel}
-	if s.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, o))
-	}
-	return slog.New(slog.NewTextHandler(w, o))
+	return logging.New(w, s.logLevel, s.logFormat == "json")
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/explain"
 	"github.com/proxy-init/netlink-native/nat/pod"
 	"github.com/spf13/pflag"
 )
@@ -60,7 +61,7 @@ func (v *viewOptions) onlyFor(cmd string, fs *pflag.FlagSet) error {
 			if n == "format" {
 				owner = "explain and show"
 			}
-			return &nat.ConfigError{Flag: "--" + n, Value: fs.Lookup(n).Value.String(), Reason: "applies to " + owner + " only, not to " + cmd}
+			return &nat.ConfigError{Name: "--" + n, Value: fs.Lookup(n).Value.String(), Reason: "applies to " + owner + " only, not to " + cmd}
 		}
 	}
 	return nil
@@ -68,36 +69,36 @@ func (v *viewOptions) onlyFor(cmd string, fs *pflag.FlagSet) error {
 
 // flow turns explain's flags into the connection to explain. Errors name
 // the flag and the value, as the configuration's do.
-func (v *viewOptions) flow() (nat.Flow, error) {
-	f := nat.Flow{UID: v.asUID, GID: v.asGID, OIF: v.oif}
+func (v *viewOptions) flow() (explain.Flow, error) {
+	f := explain.Flow{UID: v.asUID, GID: v.asGID, OIF: v.oif}
 	switch {
 	case v.inbound == v.outbound:
-		return f, &nat.ConfigError{Flag: "--inbound/--outbound", Value: fmt.Sprintf("%v/%v", v.inbound, v.outbound), Reason: "give exactly one of them"}
+		return f, &nat.ConfigError{Name: "--inbound/--outbound", Value: fmt.Sprintf("%v/%v", v.inbound, v.outbound), Reason: "give exactly one of them"}
 	case v.outbound:
-		f.Direction = nat.Outbound
+		f.Direction = explain.Outbound
 	}
 	if v.to == "" {
-		return f, &nat.ConfigError{Flag: "--to", Value: "", Reason: "the destination ADDR:PORT is required, e.g. 10.0.0.5:8080 or [fd00::5]:8080"}
+		return f, &nat.ConfigError{Name: "--to", Value: "", Reason: "the destination ADDR:PORT is required, e.g. 10.0.0.5:8080 or [fd00::5]:8080"}
 	}
 	var err error
 	if f.Dst, err = netip.ParseAddrPort(v.to); err != nil || f.Dst.Port() == 0 {
-		return f, &nat.ConfigError{Flag: "--to", Value: v.to, Reason: "must be ADDR:PORT with a port of 1-65535, e.g. 10.0.0.5:8080 or [fd00::5]:8080", Err: err}
+		return f, &nat.ConfigError{Name: "--to", Value: v.to, Reason: "must be ADDR:PORT with a port of 1-65535, e.g. 10.0.0.5:8080 or [fd00::5]:8080", Err: err}
 	}
 	if v.from != "" {
 		if f.Src, err = netip.ParseAddrPort(v.from); err != nil {
 			a, err2 := netip.ParseAddr(v.from)
 			if err2 != nil {
-				return f, &nat.ConfigError{Flag: "--from", Value: v.from, Reason: "must be ADDR or ADDR:PORT", Err: err2}
+				return f, &nat.ConfigError{Name: "--from", Value: v.from, Reason: "must be ADDR or ADDR:PORT", Err: err2}
 			}
 			f.Src = netip.AddrPortFrom(a, 0)
 		}
 		if f.Src.Addr().Is4In6() {
 			// Checked here, not left to Flow.Validate, whose error names
 			// no flag and would be reported as --to's.
-			return f, &nat.ConfigError{Flag: "--from", Value: v.from, Reason: "is an IPv4-mapped IPv6 address: give the IPv4 address"}
+			return f, &nat.ConfigError{Name: "--from", Value: v.from, Reason: "is an IPv4-mapped IPv6 address: give the IPv4 address"}
 		}
 		if f.Src.Addr().Is4() != f.Dst.Addr().Is4() {
-			return f, &nat.ConfigError{Flag: "--from", Value: v.from, Reason: "is not of the family of --to " + v.to}
+			return f, &nat.ConfigError{Name: "--from", Value: v.from, Reason: "is not of the family of --to " + v.to}
 		}
 	}
 	for _, id := range []struct {
@@ -105,17 +106,17 @@ func (v *viewOptions) flow() (nat.Flow, error) {
 		v    int64
 	}{{"--as-uid", v.asUID}, {"--as-gid", v.asGID}} {
 		if id.v < nat.NoID || id.v > 1<<32-2 {
-			return f, &nat.ConfigError{Flag: id.flag, Value: fmt.Sprint(id.v), Reason: "must be -1 (not given) or an id between 0 and 4294967294"}
+			return f, &nat.ConfigError{Name: id.flag, Value: fmt.Sprint(id.v), Reason: "must be -1 (not given) or an id between 0 and 4294967294"}
 		}
 		if id.v != nat.NoID && v.inbound {
-			return f, &nat.ConfigError{Flag: id.flag, Value: fmt.Sprint(id.v), Reason: "applies to --outbound only: an arriving packet has no local socket"}
+			return f, &nat.ConfigError{Name: id.flag, Value: fmt.Sprint(id.v), Reason: "applies to --outbound only: an arriving packet has no local socket"}
 		}
 	}
 	if v.oif != "" && v.inbound {
-		return f, &nat.ConfigError{Flag: "--oif", Value: v.oif, Reason: "applies to --outbound only: an arriving packet has no output interface at prerouting"}
+		return f, &nat.ConfigError{Name: "--oif", Value: v.oif, Reason: "applies to --outbound only: an arriving packet has no output interface at prerouting"}
 	}
 	if len(v.oif) > 15 {
-		return f, &nat.ConfigError{Flag: "--oif", Value: v.oif, Reason: "an interface name has at most 15 characters"}
+		return f, &nat.ConfigError{Name: "--oif", Value: v.oif, Reason: "an interface name has at most 15 characters"}
 	}
 	return f, nil
 }
@@ -123,14 +124,14 @@ func (v *viewOptions) flow() (nat.Flow, error) {
 func (v *viewOptions) check(cmd string) error {
 	ok := v.format == "dot" || v.format == "mermaid" || (cmd == "show" && (v.format == "nft" || v.format == "")) || (cmd == "explain" && v.format == "")
 	if !ok {
-		return &nat.ConfigError{Flag: "--format", Value: v.format, Reason: "must be mermaid or dot"}
+		return &nat.ConfigError{Name: "--format", Value: v.format, Reason: "must be mermaid or dot"}
 	}
 	if cmd == "explain" {
 		switch {
 		case v.output != "text" && v.output != "json":
-			return &nat.ConfigError{Flag: "--output", Value: v.output, Reason: "must be text or json"}
+			return &nat.ConfigError{Name: "--output", Value: v.output, Reason: "must be text or json"}
 		case v.output == "json" && v.format != "":
-			return &nat.ConfigError{Flag: "--output", Value: v.output, Reason: "a diagram (--format " + v.format + ") has no json form"}
+			return &nat.ConfigError{Name: "--output", Value: v.output, Reason: "a diagram (--format " + v.format + ") has no json form"}
 		}
 	}
 	return nil
@@ -155,7 +156,7 @@ func runView(cmd string, e *env) int {
 	if err := v.check(cmd); err != nil {
 		return e.fail(err)
 	}
-	var flow nat.Flow
+	var flow explain.Flow
 	if cmd == "explain" {
 		var err error
 		if flow, err = v.flow(); err != nil {
@@ -180,9 +181,9 @@ func runView(cmd string, e *env) int {
 		req.Flow = &flow
 	}
 	rep, err := pod.Run(context.Background(), req)
-	var fe *nat.FlowError
+	var fe *explain.FlowError
 	if errors.As(err, &fe) {
-		return e.fail(&nat.ConfigError{Flag: "--to", Value: v.to, Reason: fe.Error(), Err: err})
+		return e.fail(&nat.ConfigError{Name: "--to", Value: v.to, Reason: fe.Error(), Err: err})
 	}
 	if err != nil {
 		return e.fail(err)
@@ -220,7 +221,7 @@ func runView(cmd string, e *env) int {
 // explainJSON is explain's --output json: the trace's keys (verdict, port,
 // decided_by, path, ...) and what was read besides it.
 type explainJSON struct {
-	*nat.Trace
+	*explain.Trace
 	// Source is "live" (read from the kernel) or "plan" (--simulate).
 	Source string `json:"source"`
 	// Diff is the difference of the live rules from the flags' plan.
@@ -228,17 +229,17 @@ type explainJSON struct {
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-func draw(rs *nat.Ruleset, tr *nat.Trace, format string) string {
+func draw(rs *nat.Ruleset, tr *explain.Trace, format string) string {
 	if format == "dot" {
-		return rs.Dot(tr)
+		return explain.Dot(rs, tr)
 	}
-	return rs.Mermaid(tr)
+	return explain.Mermaid(rs, tr)
 }
 
 // writeExplanation prints, in order: how the live rules differ from the
 // flags, what else runs on the hook, the path rule by rule, what was
 // assumed, and the outcome.
-func writeExplanation(w io.Writer, f nat.Flow, tr *nat.Trace, source, diff string, warnings []string) {
+func writeExplanation(w io.Writer, f explain.Flow, tr *explain.Trace, source, diff string, warnings []string) {
 	if diff != "" {
 		fmt.Fprintf(w, "the live rules differ from the configuration of these flags (- configured, + live); explaining the live rules:\n%s\n", diff)
 	}
@@ -279,11 +280,11 @@ func writeExplanation(w io.Writer, f nat.Flow, tr *nat.Trace, source, diff strin
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	switch {
-	case tr.Verdict == nat.VerdictDrop:
+	case tr.Verdict == explain.VerdictDrop:
 		fmt.Fprintf(w, "result: dropped, by %s\n", tr.DecidedBy)
 	case tr.Redirected():
 		fmt.Fprintf(w, "result: redirected to :%d by %s; the proxy sees the original destination %s (SO_ORIGINAL_DST)\n", tr.Port, tr.DecidedBy, tr.OriginalDst)
-	case tr.DecidedBy == nat.DecidedByPolicy:
+	case tr.DecidedBy == explain.DecidedByPolicy:
 		fmt.Fprintf(w, "result: not redirected (%s): no rule of ours decided, the chain's policy did; the connection goes to %s itself\n", tr.Verdict, f.Dst)
 	default:
 		fmt.Fprintf(w, "result: not redirected (%s), by %s; the connection goes to %s itself\n", tr.Verdict, tr.DecidedBy, f.Dst)

@@ -9,12 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/internal/topology"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/explain"
 )
 
-var updateREADME = flag.Bool("update-readme", false, "rewrite the README's generated diagram")
+var updateDocs = flag.Bool("update-docs", false, "rewrite the generated blocks of docs/explain.md")
 
 // runHere runs the command in this process: for --simulate and bad input,
 // which never reach the kernel.
@@ -42,7 +44,7 @@ func TestExplainSimulateText(t *testing.T) {
 	}
 }
 
-// The JSON keys the README documents.
+// The JSON keys docs/explain.md documents.
 func TestExplainSimulateJSON(t *testing.T) {
 	r := runBinary(t, "explain", "--simulate", "--outbound", "--to", "192.0.2.1:80", "--as-uid", "2102", "--output", "json")
 	if r.code != 0 {
@@ -124,7 +126,7 @@ func TestShowFormatSimulate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for format, want := range map[string]string{"mermaid": plan.Mermaid(nil), "dot": plan.Dot(nil)} {
+	for format, want := range map[string]string{"mermaid": explain.Mermaid(plan, nil), "dot": explain.Dot(plan, nil)} {
 		if r := runBinary(t, "show", "--simulate", "--format", format); r.code != 0 || r.stdout != want {
 			t.Errorf("show --simulate --format %s: exit %d, stderr %s, output:\n%s", format, r.code, r.stderr, r.stdout)
 		}
@@ -135,12 +137,16 @@ func TestShowFormatSimulate(t *testing.T) {
 	}
 }
 
-// The README's diagram and example output are the output of the command
-// each names, so they cannot go stale: go test ./cmd/proxy-init -run
-// TestREADMEGenerated -update-readme rewrites them.
-func TestREADMEGenerated(t *testing.T) {
+// docsExplain holds the generated blocks (it was the README's until the
+// reference moved under docs/).
+const docsExplain = "../../docs/explain.md"
+
+// The diagram and example output in docs/explain.md are the output of the
+// command each names, so they cannot go stale: go test ./cmd/proxy-init -run
+// TestDocsGenerated -update-docs rewrites them.
+func TestDocsGenerated(t *testing.T) {
 	const begin, end = "<!-- BEGIN generated: proxy-init ", "```\n<!-- END generated -->"
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile(docsExplain)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,30 +164,30 @@ func TestREADMEGenerated(t *testing.T) {
 		fence := strings.Index(s[i+argEnd+5:], "\n")
 		j := strings.Index(s[i:], end)
 		if argEnd < 0 || fence < 0 || j < 0 {
-			t.Fatalf("README.md: unterminated generated block at %q", s[i:min(len(s), i+80)])
+			t.Fatalf(docsExplain+": unterminated generated block at %q", s[i:min(len(s), i+80)])
 		}
 		bodyStart := i + argEnd + 5 + fence + 1
 		args := strings.Fields(s[i+len(begin) : i+argEnd])
 		if !slices.Contains(args, "--simulate") {
 			// runHere acts in this process's namespace, the host's.
-			t.Fatalf("README.md's generated block runs proxy-init %s without --simulate: it would act on the host's namespace", strings.Join(args, " "))
+			t.Fatalf("%s's generated block runs proxy-init %s without --simulate: it would act on the host's namespace", docsExplain, strings.Join(args, " "))
 		}
 		r := runBinary(t, args...)
 		if r.code != 0 {
 			t.Fatalf("proxy-init %s: exit %d: %s", strings.Join(args, " "), r.code, r.stderr)
 		}
-		if got := s[bodyStart : i+j]; got != r.stdout && !*updateREADME {
-			t.Errorf("README.md's output of proxy-init %s is stale (- README, + now); run go test ./cmd/proxy-init -run TestREADMEGenerated -update-readme:\n%s", strings.Join(args, " "), nat.Diff(got, r.stdout))
+		if got := s[bodyStart : i+j]; got != r.stdout && !*updateDocs {
+			t.Errorf("%s: the output of proxy-init %s is stale (- docs, + now); run go test ./cmd/proxy-init -run TestDocsGenerated -update-docs:\n%s", docsExplain, strings.Join(args, " "), linediff.Diff(got, r.stdout))
 		}
 		out.WriteString(s[:bodyStart] + r.stdout)
 		s = s[i+j:]
 		blocks++
 	}
 	if blocks < 2 {
-		t.Fatalf("README.md has %d generated blocks; want the default diagram and the explain example", blocks)
+		t.Fatalf("%s has %d generated blocks; want the default diagram and the explain example", docsExplain, blocks)
 	}
-	if *updateREADME {
-		if err := os.WriteFile("../../README.md", []byte(out.String()), 0o644); err != nil {
+	if *updateDocs {
+		if err := os.WriteFile(docsExplain, []byte(out.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -243,11 +249,11 @@ func TestExplainLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := runBinary(t, "show", "--netns", ns.Path(), "--format", "dot"); r.code != 0 || r.stdout != plan.Dot(nil) {
+	if r := runBinary(t, "show", "--netns", ns.Path(), "--format", "dot"); r.code != 0 || r.stdout != explain.Dot(plan, nil) {
 		t.Fatalf("show --format dot: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if after := ns.Ruleset(t); after != before {
-		t.Fatalf("explain or show changed the ruleset:\n%s", nat.Diff(before, after))
+		t.Fatalf("explain or show changed the ruleset:\n%s", linediff.Diff(before, after))
 	}
 }
 

@@ -134,7 +134,7 @@ func (o *options) toConfig() (nat.Config, error) {
 	// installed, so the value is refused here, before anything changes.
 	const maxCloseWait = math.MaxInt32 / 1000
 	if o.closeWait < 0 || o.closeWait > maxCloseWait {
-		return c, &nat.ConfigError{Flag: "--timeout-close-wait-secs", Value: fmt.Sprint(o.closeWait), Reason: fmt.Sprintf("must be between 0 and %d seconds", maxCloseWait)}
+		return c, &nat.ConfigError{Name: "--timeout-close-wait-secs", Value: fmt.Sprint(o.closeWait), Reason: fmt.Sprintf("must be between 0 and %d seconds", maxCloseWait)}
 	}
 	for _, l := range []struct {
 		flag  string
@@ -152,7 +152,7 @@ func (o *options) toConfig() (nat.Config, error) {
 	// Upstream's int list refuses -r "" and -r ",": it never reads them as
 	// "all ports", which is what an empty list means to the plan.
 	if o.redirectGiven && len(c.PortsToRedirect) == 0 {
-		return c, &nat.ConfigError{Flag: "--ports-to-redirect", Value: strings.Join(o.redirect, ","),
+		return c, &nat.ConfigError{Name: "--ports-to-redirect", Value: strings.Join(o.redirect, ","),
 			Reason: "lists no port; leave the flag out to redirect every inbound port"}
 	}
 	if c.InboundSubnetsToIgnore, err = listItems("--subnets-to-ignore", o.subnets, nat.ParsePrefix); err != nil {
@@ -164,7 +164,7 @@ func (o *options) toConfig() (nat.Config, error) {
 
 func port(flag string, v int) (uint16, error) {
 	if v < 1 || v > 65535 {
-		return 0, &nat.ConfigError{Flag: flag, Value: fmt.Sprint(v), Reason: "must be a port between 1 and 65535"}
+		return 0, &nat.ConfigError{Name: flag, Value: fmt.Sprint(v), Reason: "must be a port between 1 and 65535"}
 	}
 	return uint16(v), nil
 }
@@ -175,7 +175,24 @@ func listItems[T any](flag string, items []string, parse func(string) (T, error)
 	out, err := nat.ParseList(items, parse)
 	var ie *nat.ListItemError
 	if errors.As(err, &ie) {
-		return nil, &nat.ConfigError{Flag: flag, Value: ie.Item, Reason: ie.Err.Error(), Err: err}
+		return nil, &nat.ConfigError{Name: flag, Value: ie.Item, Reason: ie.Err.Error(), Err: err}
 	}
 	return out, err
+}
+
+// flagName is the flag of each setting nat and nat/pod name by its
+// nat.Field in a *nat.ConfigError: fail names it so before printing.
+var flagName = map[nat.Field]string{
+	nat.FieldInboundProxyPort:        "--incoming-proxy-port",
+	nat.FieldOutboundProxyPort:       "--outgoing-proxy-port",
+	nat.FieldProxyUID:                "--proxy-uid",
+	nat.FieldProxyGID:                "--proxy-gid",
+	nat.FieldPortsToRedirect:         "--ports-to-redirect",
+	nat.FieldInboundPortsToIgnore:    "--inbound-ports-to-ignore",
+	nat.FieldOutboundPortsToIgnore:   "--outbound-ports-to-ignore",
+	nat.FieldInboundSubnetsToIgnore:  "--subnets-to-ignore",
+	nat.FieldOutboundSubnetsToIgnore: "--outbound-subnets-to-ignore",
+	nat.FieldNetNS:                   "--netns",
+	nat.FieldSimulate:                "--simulate",
+	nat.FieldCloseWaitSecs:           "--timeout-close-wait-secs",
 }

@@ -3,11 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-
-	"github.com/proxy-init/netlink-native/nat"
 	"reflect"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/nat"
 	"github.com/spf13/pflag"
 )
 
@@ -89,6 +88,19 @@ func TestListFlagsAndLibraryParseAlike(t *testing.T) {
 		var ie *nat.ListItemError
 		if errFlag != nil && (!errors.As(errFlag, &ce) || !errors.As(errLib, &ie) || ce.Value != ie.Item) {
 			t.Errorf("%q: the flag refuses %v, the library %v: not the same item", v, errFlag, errLib)
+		}
+	}
+}
+
+// TestEveryFieldHasAFlag: every setting nat and nat/pod can refuse is
+// named by its flag, so that no error prints a Go field name.
+func TestEveryFieldHasAFlag(t *testing.T) {
+	for f := nat.FieldOther + 1; f <= nat.FieldCloseWaitSecs; f++ {
+		if f == nat.FieldRuleset { // proxy-init only installs plans
+			continue
+		}
+		if flagName[f] == "" {
+			t.Errorf("nat.%v has no flag in flagName", f)
 		}
 	}
 }

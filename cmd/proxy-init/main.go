@@ -19,7 +19,7 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Exit codes, documented in the README.
+// Exit codes, documented in docs/proxy-init.md.
 const (
 	exitOK       = 0
 	exitSystem   = 1 // the kernel or the system refused or failed
@@ -160,13 +160,16 @@ func (e *env) fail(err error) int {
 	if errors.As(err, &ce) || errors.As(err, &ue) {
 		code = exitUsage
 	}
+	if ce != nil && ce.Name == "" {
+		ce.Name = flagName[ce.Field]
+	}
 	if !e.json {
 		fmt.Fprintf(e.stderr, "proxy-init: %v\n", err)
 		return code
 	}
 	attrs := []any{"error", err.Error(), "exit_code", code}
 	if ce != nil {
-		attrs = append(attrs, "flag", ce.Flag, "value", ce.Value)
+		attrs = append(attrs, "flag", ce.Name, "value", ce.Value)
 	}
 	jsonLogger(e.stderr).Error("proxy-init failed", attrs...)
 	return code

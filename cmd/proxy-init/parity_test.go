@@ -9,8 +9,8 @@ import (
 )
 
 // TestParityAcceptsWhatUpstreamAccepts: inputs that upstream proxy-init
-// accepts and that work are accepted here too (see the README's
-// "Differences from upstream" for the ones still refused, and why). Each
+// accepts and that work are accepted here too (see docs/upstream.md,
+// for the ones still refused, and why). Each
 // installs exactly what its plain spelling installs, verify with the plain
 // spelling exits 0, and the warning it earns is logged once (and no other).
 func TestParityAcceptsWhatUpstreamAccepts(t *testing.T) {

@@ -94,17 +94,17 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	// Upstream's validator refuses an unknown format (proxy-init's logrus
 	// falls back to text; clap's enum does not), and so do we.
 	if o.logFormat != "plain" && o.logFormat != "json" {
-		return usage(&nat.ConfigError{Flag: formatFrom, Value: o.logFormat, Reason: "must be plain or json"})
+		return usage(&nat.ConfigError{Name: formatFrom, Value: o.logFormat, Reason: "must be plain or json"})
 	}
 	log, warn, err := newLogger(stderr, o.logFormat, validatorLevel(o.logLevel))
 	if err != nil {
 		// newLogger names the flag; the value may have come from the
 		// environment instead.
 		var ce *nat.ConfigError
-		if errors.As(err, &ce) && ce.Flag == "--log-level" {
-			ce.Flag = levelFrom
+		if errors.As(err, &ce) && ce.Name == "--log-level" {
+			ce.Name = levelFrom
 		} else if errors.As(err, &ce) {
-			ce.Flag = formatFrom
+			ce.Name = formatFrom
 		}
 		return usage(err)
 	}
@@ -170,7 +170,7 @@ func validatorLevel(level string) string {
 func parseAddrPort(flag, v string) (netip.AddrPort, error) {
 	ap, err := netip.ParseAddrPort(strings.TrimSpace(v))
 	if err != nil {
-		return ap, &nat.ConfigError{Flag: flag, Value: v, Reason: "must be IP:PORT, with an IPv6 address in brackets ([::]:4140)", Err: err}
+		return ap, &nat.ConfigError{Name: flag, Value: v, Reason: "must be IP:PORT, with an IPv6 address in brackets ([::]:4140)", Err: err}
 	}
 	return ap, nil
 }
@@ -181,7 +181,7 @@ func parseAddrPort(flag, v string) (netip.AddrPort, error) {
 func parseTimeout(v string) (time.Duration, error) {
 	s := strings.TrimSpace(v)
 	bad := func(reason string, err error) (time.Duration, error) {
-		return 0, &nat.ConfigError{Flag: "--timeout", Value: v, Reason: reason, Err: err}
+		return 0, &nat.ConfigError{Name: "--timeout", Value: v, Reason: reason, Err: err}
 	}
 	if s == "0" {
 		return 0, nil

@@ -40,6 +40,8 @@ type Params struct {
 	MemRuns int `json:"mem_runs"`
 	// Section 7: runs of every row, the rows in turn.
 	FrontEndRuns int `json:"front_end_runs"`
+	// Section 8: rounds of each installer reaction (conflist, token).
+	InstallerRuns int `json:"installer_runs,omitempty"`
 	// Section 6: go test -count and -benchtime.
 	GoBenchCount int      `json:"gobench_count"`
 	GoBenchTime  Duration `json:"gobench_time"`
@@ -55,7 +57,7 @@ func params(quick bool) Params {
 		IptBudget: Duration{20 * time.Second}, IptLimit: Duration{60 * time.Second},
 		DPRounds: 30, DPRun: Duration{500 * time.Millisecond}, DPMaxConns: 30000,
 		DPWarmRun: Duration{200 * time.Millisecond}, DPWarmConns: 2000,
-		MemRuns: 5, FrontEndRuns: 20,
+		MemRuns: 5, FrontEndRuns: 20, InstallerRuns: 200,
 		GoBenchCount: 5, GoBenchTime: Duration{300 * time.Millisecond},
 	}
 	if quick {
@@ -66,6 +68,7 @@ func params(quick bool) Params {
 		p.DPRounds = 2
 		p.MemRuns = 1
 		p.FrontEndRuns = 2
+		p.InstallerRuns = 5
 		p.GoBenchCount, p.GoBenchTime = 1, Duration{50 * time.Millisecond}
 	}
 	return p

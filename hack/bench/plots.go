@@ -1,7 +1,7 @@
 package main
 
 // The charts, drawn with gonum.org/v1/plot, each written as PNG (embedded in
-// the README and the report) and SVG (linked, for zooming). Everything here
+// docs/performance.md and the report) and SVG (linked, for zooming). Everything here
 // turns results into plotters; the drawing is gonum's.
 
 import (

@@ -39,12 +39,15 @@ type Results struct {
 	FrontEndsMissing []string `json:"front_ends_missing,omitempty"`
 	FrontEndRows     []Sample `json:"front_end_rows,omitempty"`
 	// 7: the two CNI plugins' binaries, when their rows were measured.
-	CNIBinary         *Binary     `json:"cni_binary,omitempty"`
-	UpstreamCNIBinary *Binary     `json:"upstream_cni_binary,omitempty"`
-	Notes             []string    `json:"notes,omitempty"`
-	Errors            []string    `json:"errors,omitempty"`
-	Elapsed           Duration    `json:"elapsed"`
-	Sections          []TimeSpent `json:"sections"`
+	CNIBinary         *Binary `json:"cni_binary,omitempty"`
+	UpstreamCNIBinary *Binary `json:"upstream_cni_binary,omitempty"`
+	// 8: the CNI node installers, ours first.
+	Installers        []InstallerResult `json:"installers,omitempty"`
+	InstallersMissing string            `json:"installers_missing,omitempty"`
+	Notes             []string          `json:"notes,omitempty"`
+	Errors            []string          `json:"errors,omitempty"`
+	Elapsed           Duration          `json:"elapsed"`
+	Sections          []TimeSpent       `json:"sections"`
 }
 
 // TimeSpent is the wall time of one section of the run.
@@ -104,6 +107,18 @@ type Rate struct {
 	Errors  int       `json:"errors"`
 	Install float64   `json:"install_ms"`
 	Err     string    `json:"err,omitempty"`
+}
+
+// InstallerResult is one CNI node installer of section 8: its reaction
+// times (conflist rewritten -> entry back; token rotated -> new
+// kubeconfig), its binary and its peak RSS.
+type InstallerResult struct {
+	Key       string `json:"key"`
+	Label     string `json:"label"`
+	Conflist  Sample `json:"conflist"`
+	Token     Sample `json:"token"`
+	Binary    Binary `json:"binary"`
+	MaxRSSKiB int64  `json:"max_rss_kib"`
 }
 
 // Binary is section 5's size figure.

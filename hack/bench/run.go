@@ -50,7 +50,7 @@ func cmdRun(args []string) error {
 	out := fs.String("out", "bench", "directory for REPORT.md, charts and results.json")
 	quick := fs.Bool("quick", false, "few repetitions: a smoke test of the harness, not figures to publish")
 	prefix := fs.String("ns-prefix", fmt.Sprintf("pibench-%d-", os.Getpid()), "prefix of the named namespaces the datapath section creates")
-	sections := fs.String("sections", "1,2,3,4,5,6,7", "sections to run")
+	sections := fs.String("sections", "1,2,3,4,5,6,7,8", "sections to run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,6 +112,7 @@ func cmdRun(args []string) error {
 		{"5", "memory and size", r.sectionMemory},
 		{"6", "go benchmarks", r.sectionGoBench},
 		{"7", "front ends", r.sectionFrontEnds},
+		{"8", "CNI installer", r.sectionInstaller},
 	} {
 		if !strings.Contains(","+*sections+",", ","+s.id+",") {
 			continue

@@ -26,6 +26,8 @@ type view struct {
 	Memory   *memView
 	GoBench  []goBenchRow
 	Front    *frontView
+	// Installer is section 8, nil when not run.
+	Installer *installerView
 	// Section 2's floor, the exec of `true`, which section 3 does not
 	// subtract.
 	ExecFloor float64
@@ -53,6 +55,7 @@ func newView(res *Results) *view {
 	v.Datapath = newDPView(res)
 	v.Memory = newMemView(res)
 	v.Front = newFrontView(res)
+	v.Installer = newInstallerView(res)
 	for _, g := range res.GoBench {
 		row := newGoBenchRow(g)
 		v.GoBench = append(v.GoBench, row)

@@ -12,12 +12,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
+	"github.com/proxy-init/netlink-native/internal/logging"
 	"github.com/proxy-init/netlink-native/nat"
 )
 
@@ -97,10 +97,19 @@ type Settings struct {
 	Ignored []string
 }
 
-// Key is the configuration key an error is about: nat's flag names are the
-// keys of the linkerd section.
-func Key(flag string) string {
-	return "linkerd." + strings.TrimPrefix(flag, "--")
+// keyOf is the configuration key of each setting nat and nat/pod name by
+// its nat.Field in a *nat.ConfigError.
+var keyOf = map[nat.Field]string{
+	nat.FieldInboundProxyPort:        "linkerd.incoming-proxy-port",
+	nat.FieldOutboundProxyPort:       "linkerd.outgoing-proxy-port",
+	nat.FieldProxyUID:                "linkerd.proxy-uid",
+	nat.FieldProxyGID:                "linkerd.proxy-gid",
+	nat.FieldPortsToRedirect:         "linkerd.ports-to-redirect",
+	nat.FieldInboundPortsToIgnore:    "linkerd.inbound-ports-to-ignore",
+	nat.FieldOutboundPortsToIgnore:   "linkerd.outbound-ports-to-ignore",
+	nat.FieldInboundSubnetsToIgnore:  "linkerd.subnets-to-ignore",
+	nat.FieldOutboundSubnetsToIgnore: "linkerd.outbound-subnets-to-ignore",
+	nat.FieldSimulate:                "linkerd.simulate",
 }
 
 // Decode reads the network configuration. Undecodable JSON is a CNI error 6;
@@ -196,23 +205,19 @@ func unknownKeys(stdin []byte) []string {
 	return out
 }
 
-// parseLevel reads log_level as upstream does: debug and info, anything
-// else warn (its default: a plugin that logs every pod at info floods the
-// runtime's log). Logrus's other names map to their nearest level; a value
-// that names no level is reported by the caller rather than refused, since
-// upstream runs with it.
+// parseLevel reads log_level as upstream does: its default (empty) is warn,
+// since a plugin that logs every pod at info floods the runtime's log; a
+// value that names no level is reported by the caller rather than refused,
+// since upstream runs with it.
 func parseLevel(s string) (lv slog.Level, known bool) {
-	switch strings.ToLower(s) {
-	case "trace", "debug":
-		return slog.LevelDebug, true
-	case "info":
-		return slog.LevelInfo, true
-	case "", "warn", "warning":
+	if s == "" {
 		return slog.LevelWarn, true
-	case "error", "fatal", "panic":
-		return slog.LevelError, true
 	}
-	return slog.LevelWarn, false
+	lv, err := logging.ParseLevel(s)
+	if err != nil {
+		return slog.LevelWarn, false
+	}
+	return lv, true
 }
 
 // config turns the linkerd section into a nat.Config. Absent keys take
@@ -289,21 +294,20 @@ func invalid(key, value, reason string) *types.Error {
 	return types.NewError(types.ErrInvalidNetworkConfig, fmt.Sprintf("invalid value %q for %s: %s", value, key, reason), "")
 }
 
-// configError turns nat's *ConfigError, which names a proxy-init flag, into
-// CNI error 7 naming where the value came from: the configuration key, or
-// the annotation that replaced it (origin maps flags to their source).
-func configError(err error, origin map[string]string) error {
+// configError turns nat's *ConfigError, which names a nat.Field, into CNI
+// error 7 naming where the value came from: the configuration key, or the
+// annotation that replaced it (origin maps fields to their source).
+func configError(err error, origin map[nat.Field]string) error {
 	var ce *nat.ConfigError
 	if !errors.As(err, &ce) {
 		return err
 	}
-	where := origin[ce.Flag]
+	where := origin[ce.Field]
 	if where == "" {
-		where = Key(ce.Flag)
+		where = keyOf[ce.Field]
 	}
-	return invalid(where, ce.Value, flagRef.ReplaceAllString(ce.Reason, "linkerd.$1"))
+	if where == "" { // a setting no key sets: nat's own name for it
+		where = ce.Field.String()
+	}
+	return invalid(where, ce.Value, ce.Reason)
 }
-
-// flagRef finds the proxy-init flags nat's reasons mention ("equals
-// --incoming-proxy-port"), which are keys here.
-var flagRef = regexp.MustCompile(`--([a-z0-9-]+)`)

@@ -144,7 +144,7 @@ func TestDecodeBadValues(t *testing.T) {
 		{`"inbound-ports-to-ignore": [4190]`, types.ErrInvalidNetworkConfig, "linkerd.inbound-ports-to-ignore: a JSON number, must be a JSON string"},
 		{`"inbound-ports-to-ignore": ["9-1"]`, types.ErrInvalidNetworkConfig, `"9-1" for linkerd.inbound-ports-to-ignore`},
 		{`"outbound-ports-to-ignore": ["https"]`, types.ErrInvalidNetworkConfig, `"https" for linkerd.outbound-ports-to-ignore`},
-		{`"subnets-to-ignore": ["fd00::/8"], "ipv6": false`, types.ErrInvalidNetworkConfig, `"fd00::/8" for linkerd.subnets-to-ignore: is an IPv6 subnet but linkerd.ipv6=false`},
+		{`"subnets-to-ignore": ["fd00::/8"], "ipv6": false`, types.ErrInvalidNetworkConfig, `"fd00::/8" for linkerd.subnets-to-ignore: is an IPv6 subnet but ipv6 is false`},
 		{`"outbound-subnets-to-ignore": ["nowhere"]`, types.ErrInvalidNetworkConfig, `"nowhere" for linkerd.outbound-subnets-to-ignore`},
 		{`"simulate": "yes"`, types.ErrInvalidNetworkConfig, "linkerd.simulate: a JSON string, must be a JSON bool"},
 		{`"ipv6": 1`, types.ErrInvalidNetworkConfig, "linkerd.ipv6: a JSON number, must be a JSON bool"},

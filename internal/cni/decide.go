@@ -53,9 +53,9 @@ type Decision struct {
 	Reason string
 	// Config is the pod's configuration (when Mesh).
 	Config nat.Config
-	// origin names, for each proxy-init flag an annotation set, the
-	// annotation, so that an error names what the operator must fix.
-	origin map[string]string
+	// origin names, for each setting an annotation set, the annotation,
+	// so that an error names what the operator must fix.
+	origin map[nat.Field]string
 }
 
 // Decide reads the pod, and at most once its namespace and the
@@ -76,7 +76,7 @@ func Decide(ctx context.Context, api API, ref PodRef, base nat.Config, log *slog
 	if !hasProxy(&pod.Spec) {
 		return &Decision{Reason: "the pod has no " + ProxyContainerName + " container"}, nil
 	}
-	d := &Decision{Mesh: true, Reason: "meshed", Config: base, origin: map[string]string{}}
+	d := &Decision{Mesh: true, Reason: "meshed", Config: base, origin: map[nat.Field]string{}}
 	values, err := overrides(ctx, api, ref.Namespace, pod)
 	if err != nil {
 		return nil, err
@@ -159,17 +159,17 @@ func (d *Decision) apply(key string, o override) error {
 			return bad(err)
 		}
 		d.Config.InboundPortsToIgnore = append(d.Config.InboundPortsToIgnore, ports...)
-		d.origin["--inbound-ports-to-ignore"] = where
+		d.origin[nat.FieldInboundPortsToIgnore] = where
 	case AnnotationSkipOutbound:
 		if d.Config.OutboundPortsToIgnore, err = nat.ParsePortList(o.value); err != nil {
 			return bad(err)
 		}
-		d.origin["--outbound-ports-to-ignore"] = where
+		d.origin[nat.FieldOutboundPortsToIgnore] = where
 	case AnnotationSkipSubnets:
 		if d.Config.InboundSubnetsToIgnore, err = nat.ParsePrefixList(o.value); err != nil {
 			return bad(err)
 		}
-		d.origin["--subnets-to-ignore"] = where
+		d.origin[nat.FieldInboundSubnetsToIgnore] = where
 	case AnnotationProxyUID, AnnotationProxyGID:
 		// As upstream, an integer; one too large for the kernel is refused
 		// by nat's Validate, blamed on this annotation through origin.
@@ -179,10 +179,10 @@ func (d *Decision) apply(key string, o override) error {
 		}
 		if key == AnnotationProxyUID {
 			d.Config.ProxyUID = id
-			d.origin["--proxy-uid"] = where
+			d.origin[nat.FieldProxyUID] = where
 		} else {
 			d.Config.ProxyGID = id
-			d.origin["--proxy-gid"] = where
+			d.origin[nat.FieldProxyGID] = where
 		}
 	}
 	return nil

@@ -168,7 +168,7 @@ func TestBadAnnotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = d.ConfigError(d.Config.Validate())
-	if err == nil || !strings.Contains(err.Error(), "annotation config.linkerd.io/skip-subnets (on the pod): is an IPv6 subnet but linkerd.ipv6=false") {
+	if err == nil || !strings.Contains(err.Error(), "annotation config.linkerd.io/skip-subnets (on the pod): is an IPv6 subnet but ipv6 is false") {
 		t.Errorf("got %v", err)
 	}
 }

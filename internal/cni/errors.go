@@ -13,7 +13,7 @@ import (
 )
 
 // The plugin's own CNI error codes (the spec leaves 100 and up to plugins);
-// the README lists them with the spec's.
+// docs/cni.md lists them with the spec's.
 const (
 	// CodeAPIRefused: the Kubernetes API answered, but refused the request
 	// (401, 403, 404, other 4xx) or with something that is not a Kubernetes
@@ -74,7 +74,7 @@ func isX509(err error) bool {
 // CodeKernel.
 func runError(err error, d *Decision) error {
 	var ce *nat.ConfigError
-	if errors.As(err, &ce) && ce.Flag == "--netns" {
+	if errors.As(err, &ce) && ce.Field == nat.FieldNetNS {
 		return types.NewError(types.ErrInvalidEnvironmentVariables, fmt.Sprintf("CNI_NETNS %q: %s", ce.Value, ce.Reason), "")
 	}
 	if errors.As(err, &ce) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/containernetworking/cni/pkg/types"
@@ -55,12 +56,28 @@ func TestRunErrorCodes(t *testing.T) {
 		want uint
 	}{
 		{&nat.KernelError{Err: unix.EPERM, Hint: "needs CAP_NET_ADMIN"}, CodeKernel},
-		{&nat.ConfigError{Flag: "--netns", Value: "/x", Reason: "not a network namespace"}, types.ErrInvalidEnvironmentVariables},
-		{&nat.ConfigError{Flag: "--proxy-uid", Value: "1", Reason: "r"}, types.ErrInvalidNetworkConfig},
+		{&nat.ConfigError{Field: nat.FieldNetNS, Value: "/x", Reason: "not a network namespace"}, types.ErrInvalidEnvironmentVariables},
+		{&nat.ConfigError{Field: nat.FieldProxyUID, Value: "1", Reason: "r"}, types.ErrInvalidNetworkConfig},
 		{errors.New("other"), types.ErrInternal},
 	} {
 		if got := code(t, runError(c.err, nil)); got != c.want {
 			t.Errorf("%v: code %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// TestEveryFieldHasAKey: every setting of nat.Config, and linkerd.simulate,
+// is named by its linkerd.* key when nat refuses it (the plugin used to
+// rewrite proxy-init's flag strings into keys with a regular expression).
+func TestEveryFieldHasAKey(t *testing.T) {
+	for f := nat.FieldOther + 1; f <= nat.FieldCloseWaitSecs; f++ {
+		switch f {
+		case nat.FieldRuleset, nat.FieldNetNS, nat.FieldCloseWaitSecs: // no key: a plan, CNI_NETNS, not a CNI setting
+			continue
+		}
+		err := configError(&nat.ConfigError{Field: f, Value: "v", Reason: "r"}, nil)
+		if want := `invalid value "v" for linkerd.`; !strings.Contains(err.Error(), want) {
+			t.Errorf("nat.%v: %v; want %s...", f, err, want)
 		}
 	}
 }

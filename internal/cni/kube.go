@@ -51,8 +51,9 @@ func RESTConfig(path string, timeout time.Duration) (*rest.Config, error) {
 // scheme that knows only the API's Status answers (the objects themselves
 // are decoded by get). The typed core/v1 client would import client-go's
 // whole scheme (every API group, registered at start-up by every
-// invocation, VERSION included) for three GETs, and registering core/v1's
-// types alone costs a fresh process 0.3 ms; see the README for the figures.
+// invocation, VERSION included) for three GETs, and registering even
+// core/v1's types is a start-up cost every invocation pays (docs/cni.md,
+// "Start-up", has the figures).
 func NewAPI(cfg *rest.Config) (API, error) {
 	scheme := runtime.NewScheme()
 	metav1.AddToGroupVersion(scheme, corev1.SchemeGroupVersion)
@@ -76,9 +77,9 @@ type restAPI struct{ rc *rest.RESTClient }
 // kind would otherwise read as a pod with no linkerd-proxy container, and a
 // meshed pod would start unmeshed). Decoding a whole
 // corev1.Pod makes encoding/json walk the Pod's large type tree, which a
-// fresh process (every CNI invocation) pays in full: 2.8 ms of a 5 ms
-// unmeshed ADD on this project's machine, against well under 0.1 ms for the
-// few fields here.
+// fresh process (every CNI invocation) pays in full: most of an unmeshed
+// ADD, against next to nothing for the few fields here (docs/cni.md,
+// "Start-up", and bench/REPORT.md, section 7, have the figures).
 func (a restAPI) get(ctx context.Context, out any, kind, ns, resource, name string) error {
 	res := a.rc.Get().NamespaceIfScoped(ns, ns != "").Resource(resource).Name(name).Do(ctx)
 	// Error, unlike Raw's error, decodes the API's Status answer.

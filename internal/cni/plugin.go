@@ -11,6 +11,7 @@ import (
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/containernetworking/cni/pkg/types"
 	current "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/proxy-init/netlink-native/internal/logging"
 	"github.com/proxy-init/netlink-native/internal/netns"
 	"github.com/proxy-init/netlink-native/nat"
 	"github.com/proxy-init/netlink-native/nat/pod"
@@ -80,7 +81,7 @@ func (p *Plugin) start(verb string, args *skel.CmdArgs) (*invocation, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := NewLogger(p.Stderr, s.LogLevel, s.LogFormat).With("verb", verb, "container", args.ContainerID)
+	log := logging.New(p.Stderr, s.LogLevel, s.LogFormat == "json").With("verb", verb, "container", args.ContainerID)
 	for _, k := range s.Unknown {
 		log.Warn("unknown configuration key or value, ignored", "key", k)
 	}
@@ -155,7 +156,7 @@ func (p *Plugin) Del(args *skel.CmdArgs) error {
 	if inv, err := p.start("DEL", args); err == nil {
 		log = inv.log
 	} else {
-		log = NewLogger(p.Stderr, slog.LevelWarn, "").With("verb", "DEL", "container", args.ContainerID)
+		log = logging.New(p.Stderr, slog.LevelWarn, false).With("verb", "DEL", "container", args.ContainerID)
 		log.Warn("configuration refused; removing the rules anyway", "error", err)
 	}
 	if args.Netns == "" && p.Engine == nil {

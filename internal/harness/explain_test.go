@@ -10,11 +10,12 @@ import (
 
 	"github.com/proxy-init/netlink-native/internal/topology"
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/explain"
 	"github.com/proxy-init/netlink-native/nat/pod"
 )
 
 // TestExplainAgreesWithConnections is explain's agreement test: every flow
-// of the matrix is both explained (nat.Explain over the rules read back
+// of the matrix is both explained (explain.Explain over the rules read back
 // from the pod's namespace, and over the plan of the last step, as
 // --simulate does; and as explain without --oif does, through pod.Inspect
 // with the flow, which looks up the output interface in the pod's routing
@@ -101,17 +102,17 @@ func TestExplainAgreesWithConnections(t *testing.T) {
 			}
 			type source struct {
 				name string
-				tr   func() (*nat.Trace, error)
+				tr   func() (*explain.Trace, error)
 			}
-			explain := func(rs *nat.Ruleset) func() (*nat.Trace, error) {
-				return func() (*nat.Trace, error) { return nat.Explain(rs, flow) }
+			explainOf := func(rs *nat.Ruleset) func() (*explain.Trace, error) {
+				return func() (*explain.Trace, error) { return explain.Explain(rs, flow) }
 			}
 			sources := []source{
-				{"live", explain(rep.Live)},
-				{"live, oif from the route lookup", func() (*nat.Trace, error) { return routed.Trace, nil }},
+				{"live", explainOf(rep.Live)},
+				{"live, oif from the route lookup", func() (*explain.Trace, error) { return routed.Trace, nil }},
 			}
 			if c.Mutate == nil && configured {
-				sources = append(sources, source{"plan", explain(plan)})
+				sources = append(sources, source{"plan", explainOf(plan)})
 			}
 			for _, src := range sources {
 				tr, err := src.tr()
@@ -148,12 +149,12 @@ func TestExplainAgreesWithConnections(t *testing.T) {
 // destination in the topology, the pod-side client's ids, and the output
 // interface the pod's routing picks for the destination (so that the
 // pod's own address and the alternative link are what the kernel says).
-func explainFlow(t *testing.T, tp *topology.Topology, f Flow) nat.Flow {
+func explainFlow(t *testing.T, tp *topology.Topology, f Flow) explain.Flow {
 	t.Helper()
 	dst := f.Dst(tp)
-	fl := nat.Flow{Direction: nat.Outbound, Dst: dst, UID: int64(f.UID), GID: int64(f.GID)}
+	fl := explain.Flow{Direction: explain.Outbound, Dst: dst, UID: int64(f.UID), GID: int64(f.GID)}
 	if f.Kind == Inbound {
-		fl = nat.Flow{Direction: nat.Inbound, Dst: dst, UID: nat.NoID, GID: nat.NoID,
+		fl = explain.Flow{Direction: explain.Inbound, Dst: dst, UID: nat.NoID, GID: nat.NoID,
 			Src: netip.AddrPortFrom(pick(f.IPv6, tp.PeerAddr4, tp.PeerAddr6), 0)}
 		return fl
 	}
@@ -175,7 +176,7 @@ func explainFlow(t *testing.T, tp *topology.Topology, f Flow) nat.Flow {
 
 // agrees reports whether the explanation matches what the connection got,
 // and what the explanation predicts, for the message.
-func agrees(tp *topology.Topology, f Flow, c Case, tr *nat.Trace, got string) (bool, string) {
+func agrees(tp *topology.Topology, f Flow, c Case, tr *explain.Trace, got string) (bool, string) {
 	last, _ := c.last()
 	names := c.proxyNames()
 	if !tr.Redirected() {

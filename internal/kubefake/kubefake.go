@@ -5,6 +5,13 @@
 // kubeconfig that points client-go at it. It is what the CNI plugin's tests
 // and the benchmark drive the plugin against, since there is no Kubernetes
 // here.
+//
+// It is not a second copy of client-go's fake clientset, which
+// internal/cni's unit tests use: that one answers the cni.API interface in
+// the test's process, for the per-pod decisions; this one is a server on a
+// socket, for the plugin binary as a runtime execs it (kubeconfig, TLS,
+// bearer token, timeouts, a server that misbehaves), which no in-process
+// fake can exercise.
 package kubefake
 
 import (

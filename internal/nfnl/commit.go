@@ -9,16 +9,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// KernelError is the kernel's refusal of one message of a batch. The batch
+// RefusedError is the kernel's refusal of one message of a batch (the
+// cause inside the one error type callers see, *nat.KernelError). The batch
 // was aborted as a whole: nothing of it took effect.
-type KernelError struct {
+type RefusedError struct {
 	What  string     // what the refused message did, e.g. "create chain proxy_init OUTPUT"
 	Msg   int        // its nf_tables message type (unix.NFT_MSG_NEWCHAIN, ...); 0 for the batch as a whole
 	Errno unix.Errno // why
 	Text  string     // the kernel's extended-ack text, if it gave one
 }
 
-func (e *KernelError) Error() string {
+func (e *RefusedError) Error() string {
 	s := fmt.Sprintf("%s: %v", e.What, e.Errno)
 	if e.Text != "" {
 		s += " (" + e.Text + ")"
@@ -26,7 +27,7 @@ func (e *KernelError) Error() string {
 	return s
 }
 
-func (e *KernelError) Unwrap() error { return e.Errno }
+func (e *RefusedError) Unwrap() error { return e.Errno }
 
 // ErrGenerationChanged means the ruleset changed after it was read, so a
 // batch conditional on that generation was refused without effect.
@@ -107,14 +108,14 @@ func (s *Socket) send(b *Batch, genID uint32, end bool) error {
 				if errno == unix.ERESTART {
 					return ErrGenerationChanged
 				}
-				return &KernelError{What: "start transaction", Errno: errno, Text: text}
+				return &RefusedError{What: "start transaction", Errno: errno, Text: text}
 			}
 			if errno != 0 && firstErr == nil {
 				w, msg := "transaction", 0
 				if i := int(seq - beginSeq - 1); i >= 0 && i < len(b.what) {
 					w, msg = b.what[i], b.msgType(i)
 				}
-				firstErr = &KernelError{What: w, Msg: msg, Errno: errno, Text: text}
+				firstErr = &RefusedError{What: w, Msg: msg, Errno: errno, Text: text}
 			}
 			if seq == lastSeq {
 				return firstErr

@@ -71,7 +71,7 @@ func TestCommitAcrossTheSequenceWrap(t *testing.T) {
 		b.AddChain(unix.NFPROTO_IPV4, "nosuch", "b", nil) // seq 1: ENOENT
 		b.AddChain(unix.NFPROTO_IPV4, "wrap2", "c", nil)
 		err := s.Commit(&b, 0)
-		var ke *KernelError
+		var ke *RefusedError
 		if !errors.As(err, &ke) || ke.Errno != unix.ENOENT || ke.What != "create chain nosuch b" {
 			t.Fatalf("commit = %v, want ENOENT naming \"create chain nosuch b\"", err)
 		}

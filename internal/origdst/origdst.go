@@ -38,18 +38,25 @@ func Get(c *net.TCPConn) (netip.AddrPort, error) {
 	return ap, nil
 }
 
-// getOriginalDst asks the socket's own family: an AF_INET6 socket must use
-// SOL_IPV6 even for the same option number, and answers with a sockaddr_in6.
+// getOriginalDst asks by the connection's family: an IPv6 connection needs
+// SOL_IPV6 (the same option number) and answers with a sockaddr_in6. An IPv4
+// client of a dual-stack ([::]) listener arrives on an AF_INET6 socket with
+// IPv4-mapped addresses, but conntrack tracked it as IPv4: the IPv4 option
+// finds it, the IPv6 one does not.
 func getOriginalDst(fd int) (netip.AddrPort, error) {
-	domain, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	local, err := unix.Getsockname(fd)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("SO_DOMAIN: %w", err)
+		return netip.AddrPort{}, fmt.Errorf("getsockname: %w", err)
+	}
+	ipv6 := false
+	if sa, ok := local.(*unix.SockaddrInet6); ok {
+		ipv6 = !netip.AddrFrom16(sa.Addr).Is4In6()
 	}
 	// Big enough for a sockaddr_in6 (28 bytes); the IPv4 option refuses a
 	// buffer smaller than a sockaddr_in but accepts a larger one.
 	var buf [unix.SizeofSockaddrInet6]byte
 	level, opt, name := unix.SOL_IP, unix.SO_ORIGINAL_DST, "SO_ORIGINAL_DST"
-	if domain == unix.AF_INET6 {
+	if ipv6 {
 		level, opt, name = unix.SOL_IPV6, ip6tSOOriginalDst, "IP6T_SO_ORIGINAL_DST"
 	}
 	size := uint32(len(buf))

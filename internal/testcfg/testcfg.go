@@ -9,6 +9,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/nat"
 )
 
@@ -105,7 +106,39 @@ func Golden(t testing.TB, path, got string, update bool) {
 	if err != nil {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
-	if d := nat.Diff(string(want), got); d != "" {
+	if d := linediff.Diff(string(want), got); d != "" {
 		t.Fatalf("%s differs from golden (- golden, + got):\n%s", path, d)
 	}
+}
+
+// BadBaseChains are changes to a plan's base chains that the kernel layer
+// cannot install as written (a hook other than prerouting and output, a
+// type other than nat, a policy other than accept): Validate, the Fake and
+// the kernel engine must refuse each as a configuration error.
+func BadBaseChains() map[string]func(rs *nat.Ruleset) {
+	return map[string]func(rs *nat.Ruleset){
+		"hook input, policy drop": func(rs *nat.Ruleset) {
+			h := rs.Tables[0].Chain(nat.ChainPrerouting).Hook
+			h.Name, h.Policy = "input", "drop"
+		},
+		"hook input":       func(rs *nat.Ruleset) { rs.Tables[0].Chain(nat.ChainPrerouting).Hook.Name = "input" },
+		"hook postrouting": func(rs *nat.Ruleset) { rs.Tables[1].Chain(nat.ChainOutputBase).Hook.Name = "postrouting" },
+		"policy drop":      func(rs *nat.Ruleset) { rs.Tables[1].Chain(nat.ChainOutputBase).Hook.Policy = "drop" },
+		"no policy":        func(rs *nat.Ruleset) { rs.Tables[0].Chain(nat.ChainOutputBase).Hook.Policy = "" },
+		"type filter":      func(rs *nat.Ruleset) { rs.Tables[0].Chain(nat.ChainPrerouting).Hook.Type = "filter" },
+	}
+}
+
+// MatchKinds returns one value of every nat.Match kind. Code that handles
+// the kinds in a type switch (lowering, decoding, evaluating) tests itself
+// over this list; nat's TestKindListsAreComplete checks, from nat's source,
+// that it names every type that implements Match.
+func MatchKinds() []nat.Match {
+	return []nat.Match{nat.L4ProtoTCP{}, nat.DPortInSet{Set: "s"}, nat.AddrInSet{Dest: true, Set: "s"},
+		nat.SocketID{Group: true, ID: 7}, nat.OIFName{Name: "lo"}}
+}
+
+// VerdictKinds returns one value of every nat.Verdict kind; see MatchKinds.
+func VerdictKinds() []nat.Verdict {
+	return []nat.Verdict{nat.Return{}, nat.Jump{Chain: nat.ChainRedirect}, nat.Redirect{Port: 4143}}
 }

@@ -11,4 +11,14 @@
 // outside a test, as hack/bench does) deletes them, and New deletes leftovers of
 // earlier test processes that died before their cleanup could run (for
 // example after `go test -timeout`, whose panic skips cleanups).
+//
+// It is the one namespace lifecycle besides nat/nattest's (and
+// internal/testns, its view for our tests), which holds a namespace by a
+// descriptor only, with nothing named or mounted to leave behind. Topology
+// names its namespaces because its users drive them with `ip netns exec`,
+// `ip -n` and iptables-nft scripts by name; that costs the bind mounts
+// under /run/netns (and a lock file in /run) and the sweeper. Moving it onto
+// nattest's descriptors (`nsenter --net=/proc/PID/fd/N ip ...` instead of
+// `ip -n NAME`, which takes names only; `ip link ... netns PATH` takes a
+// path) would leave one lifecycle and nothing on the host's /run.
 package topology

@@ -53,7 +53,7 @@ func snapshotRuleset(t *testing.T, ns *testns.NS) string {
 // message, which is the batch's last: every earlier message was accepted.
 func requirePoisonRefused(t *testing.T, err error) {
 	t.Helper()
-	var ke *nfnl.KernelError
+	var ke *nfnl.RefusedError
 	if !errors.As(err, &ke) || ke.What != poisonWhat || !errors.Is(err, unix.ENOENT) {
 		t.Fatalf("want the kernel to refuse the last (poison) message with ENOENT, got %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
@@ -32,7 +33,7 @@ func TestKernelCheck(t *testing.T) {
 			t.Fatalf("existing=%v: check of a good plan: %v", existing, err)
 		}
 		if after := snapshotRuleset(t, ns); after != before {
-			t.Fatalf("existing=%v: check changed the ruleset:\n%s", existing, nat.Diff(before, after))
+			t.Fatalf("existing=%v: check changed the ruleset:\n%s", existing, linediff.Diff(before, after))
 		}
 		kernel.SetBeforeCommit(c, poison)
 		err := c.Check(t.Context(), nattest.MustPlan(t, testcfg.Full()))
@@ -41,7 +42,7 @@ func TestKernelCheck(t *testing.T) {
 			t.Fatalf("refused check: op %v, want add rule", nat.OpOf(err))
 		}
 		if after := snapshotRuleset(t, ns); after != before {
-			t.Fatalf("existing=%v: a refused check changed the ruleset:\n%s", existing, nat.Diff(before, after))
+			t.Fatalf("existing=%v: a refused check changed the ruleset:\n%s", existing, linediff.Diff(before, after))
 		}
 		kernel.SetBeforeCommit(c, nil)
 	}
@@ -160,7 +161,7 @@ func TestKernelDanglingReferenceIsNotAMissingFeature(t *testing.T) {
 				}
 			}
 			if after := snapshotRuleset(t, ns); after != before {
-				t.Errorf("%s, existing=%v: a refused ruleset changed the kernel's:\n%s", name, existing, nat.Diff(before, after))
+				t.Errorf("%s, existing=%v: a refused ruleset changed the kernel's:\n%s", name, existing, linediff.Diff(before, after))
 			}
 		}
 	}
@@ -196,7 +197,7 @@ func TestKernelForeignTableIsRefused(t *testing.T) {
 			}
 		}
 		if after := snapshotRuleset(t, ns); after != before {
-			t.Errorf("%s: a refused ruleset changed the kernel's:\n%s", name, nat.Diff(before, after))
+			t.Errorf("%s: a refused ruleset changed the kernel's:\n%s", name, linediff.Diff(before, after))
 		}
 	}
 }
@@ -232,6 +233,33 @@ func TestKernelUnencodableRulesetIsRefusedAsByTheFake(t *testing.T) {
 		}
 		if fake.Writes != 0 || ns.Ruleset(t) != "" {
 			t.Errorf("%s: a refused ruleset was stored (fake writes %d) or installed:\n%s", name, fake.Writes, ns.Ruleset(t))
+		}
+	}
+}
+
+// TestKernelBaseChainLoweringWouldChangeIsRefused: a base chain whose hook,
+// type or policy lowering cannot install as written (it knows prerouting
+// and output, and creates policy accept) is refused by Apply and Check
+// before anything is sent, as a configuration error and with the Fake's
+// words. It used to be installed as prerouting/accept and reported
+// installed, and Verify then differed forever.
+func TestKernelBaseChainLoweringWouldChangeIsRefused(t *testing.T) {
+	for name, mutate := range testcfg.BadBaseChains() {
+		rs := nattest.MustPlan(t, testcfg.Full())
+		mutate(rs)
+		ns := testns.New(t)
+		c := kernel.OpenClient(t, ns)
+		_, applyErr := c.Apply(t.Context(), rs)
+		checkErr := c.Check(t.Context(), rs)
+		_, fakeErr := nat.NewFake().Apply(t.Context(), rs)
+		for what, err := range map[string]error{"apply": applyErr, "check": checkErr} {
+			var ke *nat.KernelError
+			if !nat.IsConfig(err) || errors.As(err, &ke) || fakeErr == nil || err.Error() != fakeErr.Error() {
+				t.Errorf("%s: %s: %v; want the Fake's configuration error %v", name, what, err, fakeErr)
+			}
+		}
+		if got := ns.Ruleset(t); got != "" {
+			t.Errorf("%s: a refused ruleset was installed:\n%s", name, got)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
 	"github.com/proxy-init/netlink-native/nat/kernel"
@@ -121,10 +122,10 @@ func TestCoexistForeignTablesUntouched(t *testing.T) {
 			}
 		}
 		if got := foreignState(t, ns); got != want {
-			t.Fatalf("%s changed the foreign tables (- before, + after):\n%s", step.name, nat.Diff(want, got))
+			t.Fatalf("%s changed the foreign tables (- before, + after):\n%s", step.name, linediff.Diff(want, got))
 		}
 	}
 	if got := ns.Ruleset(t); got != initial {
-		t.Fatalf("after remove the ruleset is not what it was before apply (- before, + after):\n%s", nat.Diff(initial, got))
+		t.Fatalf("after remove the ruleset is not what it was before apply (- before, + after):\n%s", linediff.Diff(initial, got))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
+	"github.com/proxy-init/netlink-native/internal/testcfg"
 	. "github.com/proxy-init/netlink-native/nat"
 )
 
@@ -19,7 +20,7 @@ import (
 // lowers to expressions and decodes back to itself, in both families.
 func TestLoweringCoversEveryKind(t *testing.T) {
 	for _, f := range []Family{IPv4, IPv6} {
-		for _, m := range MatchKinds() {
+		for _, m := range testcfg.MatchKinds() {
 			ex := lowerMatch(m, f)
 			if ex == nil {
 				t.Errorf("%s: no lowering for match %T: add a case to lowerMatch", f, m)
@@ -29,7 +30,7 @@ func TestLoweringCoversEveryKind(t *testing.T) {
 				t.Errorf("%s: %T %+v decodes to %+v (%d of %d expressions): add a decoder to matchDecoders", f, m, m, got, n, len(ex))
 			}
 		}
-		for _, v := range VerdictKinds() {
+		for _, v := range testcfg.VerdictKinds() {
 			ex := lowerVerdict(v)
 			if ex == nil {
 				t.Errorf("no lowering for verdict %T: add a case to lowerVerdict", v)
@@ -64,12 +65,12 @@ func TestRulesRoundTrip(t *testing.T) {
 	}
 	// A new match or verdict kind must be exercised by the full config too,
 	// so that the kernel tests install it.
-	for _, m := range MatchKinds() {
+	for _, m := range testcfg.MatchKinds() {
 		if k := reflect.TypeOf(m).Name(); !kinds[k] {
 			t.Errorf("testcfg.Full does not exercise %s", k)
 		}
 	}
-	for _, v := range VerdictKinds() {
+	for _, v := range testcfg.VerdictKinds() {
 		if k := reflect.TypeOf(v).Name(); !kinds[k] {
 			t.Errorf("testcfg.Full does not exercise %s", k)
 		}

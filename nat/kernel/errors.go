@@ -24,7 +24,7 @@ func classify(op nat.Op, err error) error {
 		return err
 	}
 	var enter *netns.EnterError
-	var refused *nfnl.KernelError
+	var refused *nfnl.RefusedError
 	switch {
 	case errors.As(err, &enter):
 		op = nat.OpEnterNamespace

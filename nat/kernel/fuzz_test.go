@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
@@ -39,7 +40,7 @@ func FuzzConfigApply(f *testing.F) {
 			t.Fatalf("verify after apply: err %v, diff:\n%s", err, d)
 		}
 		if got := ns.Ruleset(t); got != rs.Listing(false) {
-			t.Fatalf("nft lists our install differently from our own listing (- ours, + nft):\n%s", nat.Diff(rs.Listing(false), got))
+			t.Fatalf("nft lists our install differently from our own listing (- ours, + nft):\n%s", linediff.Diff(rs.Listing(false), got))
 		}
 		cmd := ns.Command("nft", "-f", "-")
 		cmd.Stdin = strings.NewReader(rs.Render())

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/nftables/expr"
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/netns"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
@@ -66,7 +67,7 @@ func TestKernelListingEqualsPlan(t *testing.T) {
 			apply(t, c, rs, Installed)
 			listing := ns.Ruleset(t)
 			golden(t, tc.golden, listing)
-			if d := Diff(rs.Listing(false), listing); d != "" {
+			if d := linediff.Diff(rs.Listing(false), listing); d != "" {
 				t.Fatalf("nft listing differs from our rendering (- ours, + nft):\n%s", d)
 			}
 		})
@@ -83,7 +84,7 @@ func TestKernelReapplyIsUnchanged(t *testing.T) {
 	// A second client, as a restarted init container would be.
 	apply(t, OpenClient(t, ns), rs, Unchanged)
 	if second := ns.Ruleset(t); second != first {
-		t.Fatalf("re-apply changed the listing:\n%s", Diff(first, second))
+		t.Fatalf("re-apply changed the listing:\n%s", linediff.Diff(first, second))
 	}
 }
 
@@ -111,7 +112,7 @@ func TestKernelReconfigure(t *testing.T) {
 				apply(t, c, MustPlan(t, configs[a]), Installed)
 				apply(t, c, MustPlan(t, configs[b]), Replaced)
 				if got := ns.Ruleset(t); got != fresh[b] {
-					t.Fatalf("%s then %s differs from a fresh %s (- fresh, + got):\n%s", a, b, b, Diff(fresh[b], got))
+					t.Fatalf("%s then %s differs from a fresh %s (- fresh, + got):\n%s", a, b, b, linediff.Diff(fresh[b], got))
 				}
 			})
 		}
@@ -162,19 +163,19 @@ func TestKernelSimulateLoadsIdentically(t *testing.T) {
 			theirs := testns.New(t)
 			theirs.LoadNft(t, rs.Render())
 			if a, b := ours.Ruleset(t), theirs.Ruleset(t); a != b {
-				t.Fatalf("nft -f of --simulate differs from our install (- ours, + nft -f):\n%s", Diff(a, b))
+				t.Fatalf("nft -f of --simulate differs from our install (- ours, + nft -f):\n%s", linediff.Diff(a, b))
 			}
 			// Our own rendering (show, --simulate) is nft's listing, line
 			// breaks of long element lists included.
 			if a, b := rs.Listing(false), ours.Ruleset(t); a != b {
-				t.Fatalf("our listing differs from nft's (- ours, + nft):\n%s", Diff(a, b))
+				t.Fatalf("our listing differs from nft's (- ours, + nft):\n%s", linediff.Diff(a, b))
 			}
 			// Over an existing install of another configuration.
 			over := testns.New(t)
 			apply(t, OpenClient(t, over), MustPlan(t, DefaultConfig()), Installed)
 			over.LoadNft(t, rs.Render())
 			if a, b := ours.Ruleset(t), over.Ruleset(t); a != b {
-				t.Fatalf("nft -f over an install differs (- ours, + nft -f):\n%s", Diff(a, b))
+				t.Fatalf("nft -f over an install differs (- ours, + nft -f):\n%s", linediff.Diff(a, b))
 			}
 		})
 	}
@@ -302,7 +303,7 @@ func TestKernelIPv6RefusalFailsClosed(t *testing.T) {
 			t.Fatalf("err = %v, want the refused ip6 rule", err)
 		}
 		if after := ns.Ruleset(t); after != before {
-			t.Fatalf("a refused IPv6 part changed the ruleset (existing=%v):\n%s", existing, Diff(before, after))
+			t.Fatalf("a refused IPv6 part changed the ruleset (existing=%v):\n%s", existing, linediff.Diff(before, after))
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testcfg"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
@@ -91,6 +92,6 @@ func TestLargeConfigurations(t *testing.T) {
 		t.Fatalf("remove: %v, %v", removed, err)
 	}
 	if got := ns.Ruleset(t); got != empty {
-		t.Fatalf("remove left something (- before, + after):\n%.2000s", nat.Diff(empty, got))
+		t.Fatalf("remove left something (- before, + after):\n%.2000s", linediff.Diff(empty, got))
 	}
 }

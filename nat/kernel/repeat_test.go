@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/proxy-init/netlink-native/internal/linediff"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat"
 	"github.com/proxy-init/netlink-native/nat/kernel"
@@ -98,14 +99,14 @@ func TestRepeatApplyIsStableAndDoesNotLeak(t *testing.T) {
 		}
 		if i%50 == 49 {
 			if got := ns.Ruleset(t); got != first {
-				t.Fatalf("after %d applies the listing changed (- first, + now):\n%s", i+1, nat.Diff(first, got))
+				t.Fatalf("after %d applies the listing changed (- first, + now):\n%s", i+1, linediff.Diff(first, got))
 			}
 		}
 	}
 	after := measure(t)
 	requireNoGrowth(t, "apply (unchanged)", n, before, after)
 	if got := ns.Ruleset(t); got != first {
-		t.Fatalf("after %d applies the listing changed (- first, + now):\n%s", n, nat.Diff(first, got))
+		t.Fatalf("after %d applies the listing changed (- first, + now):\n%s", n, linediff.Diff(first, got))
 	}
 
 	// Reconfiguring back and forth: every apply is a replacement batch.
@@ -123,7 +124,7 @@ func TestRepeatApplyIsStableAndDoesNotLeak(t *testing.T) {
 	after = measure(t)
 	requireNoGrowth(t, "apply (replace)", swaps, before, after)
 	if got := ns.Ruleset(t); got != first {
-		t.Fatalf("after reconfiguring back the listing differs from the first install:\n%s", nat.Diff(first, got))
+		t.Fatalf("after reconfiguring back the listing differs from the first install:\n%s", linediff.Diff(first, got))
 	}
 
 	// Verify, remove and install again.
@@ -168,6 +169,6 @@ func TestRepeatApplyIsStableAndDoesNotLeak(t *testing.T) {
 	after = measure(t)
 	requireNoGrowth(t, "Open+Apply+Live+Close", cycles, before, after)
 	if got := ns.Ruleset(t); got != first {
-		t.Fatalf("the listing changed:\n%s", nat.Diff(first, got))
+		t.Fatalf("the listing changed:\n%s", linediff.Diff(first, got))
 	}
 }

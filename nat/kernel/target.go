@@ -27,9 +27,6 @@ func AtPath(path string) Target { return Target{path: path} }
 // Client is closed. Any fd is valid, 0 included.
 func AtFD(fd int) Target { return Target{fd: fd, byFD: true} }
 
-// Own reports whether t is the process's own namespace.
-func (t Target) Own() bool { return !t.byFD && t.path == "" }
-
 func (t Target) String() string {
 	switch {
 	case t.byFD:

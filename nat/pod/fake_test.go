@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/explain"
 	"github.com/proxy-init/netlink-native/nat/pod"
 )
 
@@ -191,7 +192,7 @@ func TestRunOnTheFake(t *testing.T) {
 			{netip.MustParseAddr("203.0.113.1"), "", "proxy-init/redirect-all-outgoing-to-proxy-port", "no route to 203.0.113.1: network is unreachable"},
 			{own, "eth0", "proxy-init/redirect-all-outgoing-to-proxy-port", ""}, // given: not looked up
 		} {
-			flow := nat.Flow{Direction: nat.Outbound, Dst: netip.AddrPortFrom(tc.dst, 8080), UID: 1000, GID: nat.NoID, OIF: tc.oif}
+			flow := explain.Flow{Direction: explain.Outbound, Dst: netip.AddrPortFrom(tc.dst, 8080), UID: 1000, GID: nat.NoID, OIF: tc.oif}
 			rep, err := pod.Run(ctx, pod.Request{Op: pod.Inspect, Config: cfg, Engine: f, Flow: &flow})
 			if err != nil {
 				t.Fatal(err)
@@ -205,7 +206,7 @@ func TestRunOnTheFake(t *testing.T) {
 			}
 		}
 		// With simulate, the plan is explained without asking a kernel.
-		flow := nat.Flow{Direction: nat.Outbound, Dst: netip.AddrPortFrom(own, 8080), UID: 1000, GID: nat.NoID}
+		flow := explain.Flow{Direction: explain.Outbound, Dst: netip.AddrPortFrom(own, 8080), UID: 1000, GID: nat.NoID}
 		f.Fail = func(op nat.Op) error { return nat.NewKernelError(op, nat.KindOther, syscall.EIO) }
 		rep, err := pod.Run(ctx, pod.Request{Simulate: true, Config: cfg, Engine: f, Flow: &flow})
 		if err != nil || rep.Trace.Route != nil || !rep.Trace.Redirected() {
@@ -226,8 +227,8 @@ func TestRunOnTheFake(t *testing.T) {
 		if _, err := pod.Run(ctx, pod.Request{Op: pod.Verify, Config: cfg, Engine: f, Flow: &flow}); err == nil {
 			t.Fatal("verify took a flow")
 		}
-		var fe *nat.FlowError
-		if _, err := pod.Run(ctx, pod.Request{Op: pod.Inspect, Config: cfg, Engine: f, Flow: &nat.Flow{Direction: nat.Outbound}}); !errors.As(err, &fe) {
+		var fe *explain.FlowError
+		if _, err := pod.Run(ctx, pod.Request{Op: pod.Inspect, Config: cfg, Engine: f, Flow: &explain.Flow{Direction: explain.Outbound}}); !errors.As(err, &fe) {
 			t.Fatalf("flow without a destination: %v", err)
 		}
 	})

@@ -26,7 +26,7 @@ func openKernel(ctx context.Context, req Request, log *slog.Logger) (nat.Engine,
 			// A path that is not a namespace is bad input, named by the flag.
 			var ke *nat.KernelError
 			errors.As(err, &ke)
-			return nil, nil, &nat.ConfigError{Flag: "--netns", Value: req.NetNS, Reason: ke.Err.Error(), Err: err}
+			return nil, nil, &nat.ConfigError{Field: nat.FieldNetNS, Value: req.NetNS, Reason: ke.Err.Error(), Err: err}
 		}
 		return nil, nil, err
 	}

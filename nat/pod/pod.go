@@ -22,6 +22,7 @@ import (
 	"os"
 
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/explain"
 )
 
 // Op is what Run does to the namespace.
@@ -101,7 +102,7 @@ type Request struct {
 	// pod's own addresses is seen to leave through lo, as the kernel sends
 	// it. With Apply and Simulate it is explained over the plan instead,
 	// with no lookup (there is no kernel to ask). Other operations refuse it.
-	Flow *nat.Flow
+	Flow *explain.Flow
 	// Logger receives one line per decision; nil discards them.
 	Logger *slog.Logger
 }
@@ -148,8 +149,8 @@ type Report struct {
 	// Flow is Request.Flow as explained: with the route looked up, if it
 	// was. Trace is its explanation, over the live rules (Inspect, with the
 	// other tables' chains on the hook noted) or the plan (Simulate).
-	Flow  *nat.Flow
-	Trace *nat.Trace
+	Flow  *explain.Flow
+	Trace *explain.Trace
 	// Warnings are the conditions noticed, in order.
 	Warnings []Warning
 }
@@ -187,7 +188,7 @@ func Run(ctx context.Context, req Request) (*Report, error) {
 	}
 	if req.Simulate {
 		if req.Op != Apply {
-			return rep, &nat.ConfigError{Flag: "--simulate", Value: req.Op.String(), Reason: ErrSimulateOp.Error() + "; " + req.Op.String() + " with it would not be a dry run", Err: ErrSimulateOp}
+			return rep, &nat.ConfigError{Field: nat.FieldSimulate, Value: req.Op.String(), Reason: ErrSimulateOp.Error() + "; " + req.Op.String() + " with it would not be a dry run", Err: ErrSimulateOp}
 		}
 		if req.Flow != nil {
 			return rep, rep.explain(rep.Plan, *req.Flow)
@@ -258,7 +259,7 @@ func engine(ctx context.Context, req Request, log *slog.Logger) (nat.Engine, fun
 // Verify does, so that what is explained is what was compared; then the
 // other tables' base chains, and whether a legacy nat table exists, which
 // no nf_tables dump shows; then, with a flow, its route and explanation.
-func inspect(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, flow *nat.Flow, log *slog.Logger) error {
+func inspect(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, flow *explain.Flow, log *slog.Logger) error {
 	var err error
 	if rep.Live, err = eng.Live(ctx); err != nil {
 		return err
@@ -288,7 +289,7 @@ func inspect(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, fl
 	// The ignore-loopback rule matches the interface, which the address
 	// alone does not tell: the kernel's route for it does.
 	// A scoped destination's zone names the interface already.
-	if f.Direction == nat.Outbound && f.OIF == "" && f.Route == nil && f.Dst.Addr().Zone() == "" && host != nil {
+	if f.Direction == explain.Outbound && f.OIF == "" && f.Route == nil && f.Dst.Addr().Zone() == "" && host != nil {
 		r, err := host.Route(ctx, f.Dst.Addr(), f.UID)
 		if err != nil {
 			return err
@@ -304,10 +305,10 @@ func inspect(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, fl
 }
 
 // explain evaluates f over rs into the report.
-func (r *Report) explain(rs *nat.Ruleset, f nat.Flow) error {
+func (r *Report) explain(rs *nat.Ruleset, f explain.Flow) error {
 	r.Flow = &f
 	var err error
-	r.Trace, err = nat.Explain(rs, f)
+	r.Trace, err = explain.Explain(rs, f)
 	return err
 }
 
@@ -333,7 +334,7 @@ func apply(ctx context.Context, rep *Report, eng nat.Engine, host nat.Host, req 
 	var sysctl nat.Sysctl
 	if closeWait > 0 {
 		if host == nil {
-			return &nat.ConfigError{Flag: "--timeout-close-wait-secs", Value: fmt.Sprint(closeWait), Reason: "the engine cannot set sysctls (it is not a nat.Host)"}
+			return &nat.ConfigError{Field: nat.FieldCloseWaitSecs, Value: fmt.Sprint(closeWait), Reason: "the engine cannot set sysctls (it is not a nat.Host)"}
 		}
 		s, err := host.OpenCloseWait(ctx)
 		switch {

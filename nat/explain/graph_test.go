@@ -1,32 +1,38 @@
-package nat
+package explain
 
 import (
+	"flag"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/proxy-init/netlink-native/internal/testcfg"
+	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
 // TestGraphGolden: the diagrams of the default and the full configuration,
 // and of one connection's path, are byte-stable (go test -update rewrites
 // them after a deliberate change; review the diff).
 func TestGraphGolden(t *testing.T) {
-	def, full := MustPlan(t, DefaultConfig()), MustPlan(t, fullConfig())
-	golden(t, "graph/default.mmd", def.Mermaid(nil))
-	golden(t, "graph/default.dot", def.Dot(nil))
-	golden(t, "graph/full.mmd", full.Mermaid(nil))
-	golden(t, "graph/full.dot", full.Dot(nil))
+	def, full := nattest.MustPlan(t, nat.DefaultConfig()), nattest.MustPlan(t, testcfg.Full())
+	golden(t, "graph/default.mmd", Mermaid(def, nil))
+	golden(t, "graph/default.dot", Dot(def, nil))
+	golden(t, "graph/full.mmd", Mermaid(full, nil))
+	golden(t, "graph/full.dot", Dot(full, nil))
 	in, err := Explain(full, inFlow("10.1.2.3", "192.0.2.2:8080"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "graph/explain-inbound-subnet.mmd", full.Mermaid(in))
-	golden(t, "graph/explain-inbound-subnet.dot", full.Dot(in))
+	golden(t, "graph/explain-inbound-subnet.mmd", Mermaid(full, in))
+	golden(t, "graph/explain-inbound-subnet.dot", Dot(full, in))
 	out, err := Explain(full, outFlow("[2001:db8:1::1]:80", 1000, 1000, "eth0"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "graph/explain-outbound-redirect.mmd", full.Mermaid(out))
+	golden(t, "graph/explain-outbound-redirect.mmd", Mermaid(full, out))
 }
 
 var (
@@ -39,17 +45,17 @@ var (
 // base chain, every edge between drawn nodes, and the edges each verdict
 // implies.
 func TestGraphShape(t *testing.T) {
-	rs := MustPlan(t, fullConfig())
+	rs := nattest.MustPlan(t, testcfg.Full())
 	nodes, labels := map[string]bool{}, map[string]int{}
 	count := map[string]int{}
 	var edges [][3]string
-	for _, l := range strings.Split(rs.Mermaid(nil), "\n") {
+	for _, l := range strings.Split(Mermaid(rs, nil), "\n") {
 		if m := mermaidNode.FindStringSubmatch(l); m != nil {
 			if nodes[m[1]] {
 				t.Errorf("node %s drawn twice", m[1])
 			}
 			nodes[m[1]] = true
-			if i := strings.Index(l, CommentPrefix); i >= 0 {
+			if i := strings.Index(l, nat.CommentPrefix); i >= 0 {
 				labels[strings.SplitN(l[i:], "<br/>", 2)[0]]++
 			}
 		}
@@ -67,15 +73,15 @@ func TestGraphShape(t *testing.T) {
 					matchers++
 				}
 				switch r.Verdict.(type) {
-				case Return:
+				case nat.Return:
 					returns++
-				case Jump:
+				case nat.Jump:
 					jumps++
-				case Redirect:
+				case nat.Redirect:
 					redirects++
 				}
-				if labels[CommentPrefix+r.Name] == 0 {
-					t.Errorf("no node labelled %s%s", CommentPrefix, r.Name)
+				if labels[nat.CommentPrefix+r.Name] == 0 {
+					t.Errorf("no node labelled %s%s", nat.CommentPrefix, r.Name)
 				}
 			}
 		}
@@ -100,7 +106,7 @@ func TestGraphShape(t *testing.T) {
 // hook, the rules the trace visited and where it ended; the marked edges
 // join them in order.
 func TestGraphHighlightsThePath(t *testing.T) {
-	rs := MustPlan(t, fullConfig())
+	rs := nattest.MustPlan(t, testcfg.Full())
 	for _, f := range []Flow{
 		inFlow("10.1.2.3", "192.0.2.2:8080"),                 // ignored subnet
 		inFlow("192.0.2.1", "192.0.2.2:9005"),                // listed port
@@ -152,19 +158,19 @@ func TestGraphHighlightsThePath(t *testing.T) {
 // Labels are escaped for each syntax: a quote in an interface name must not
 // end a label early.
 func TestGraphEscapesLabels(t *testing.T) {
-	rs := &Ruleset{Tables: []*Table{{Family: IPv4, Name: TableName, Chains: []*Chain{
-		{Name: "OUTPUT", Hook: &Hook{Name: "output", Priority: -100, Type: "nat", Policy: "accept"}, Rules: []*Rule{
-			{Name: `odd"name`, Matches: []Match{OIFName{`a"b#<c>`}}, Verdict: Return{}},
+	rs := &nat.Ruleset{Tables: []*nat.Table{{Family: nat.IPv4, Name: nat.TableName, Chains: []*nat.Chain{
+		{Name: "OUTPUT", Hook: &nat.Hook{Name: "output", Priority: -100, Type: "nat", Policy: "accept"}, Rules: []*nat.Rule{
+			{Name: `odd"name`, Matches: []nat.Match{nat.OIFName{Name: `a"b#<c>`}}, Verdict: nat.Return{}},
 			{Unrecognised: `Meta{Key:"x"} ` + strings.Repeat("Cmp ", 30)},
 		}},
 	}}}}
-	m := rs.Mermaid(nil)
+	m := Mermaid(rs, nil)
 	for _, l := range strings.Split(m, "\n") {
 		if i := strings.Index(l, `["`); i >= 0 && strings.Count(l[i+2:], `"`) != 1 {
 			t.Errorf("mermaid label not escaped: %s", l)
 		}
 	}
-	d := rs.Dot(nil)
+	d := Dot(rs, nil)
 	for _, l := range strings.Split(d, "\n") {
 		if i := strings.Index(l, `label="`); i >= 0 {
 			rest := l[i+7:]
@@ -174,4 +180,11 @@ func TestGraphEscapesLabels(t *testing.T) {
 			}
 		}
 	}
+}
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	testcfg.Golden(t, filepath.Join("testdata", name), got, *update)
 }

@@ -1,4 +1,7 @@
-package nat
+// Package linediff is the line diff nat shows a RulesetDiff with and the
+// tests compare listings and golden files with: a detail of presentation,
+// not part of nat's API.
+package linediff
 
 import (
 	"fmt"

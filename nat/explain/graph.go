@@ -1,8 +1,10 @@
-package nat
+package explain
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/proxy-init/netlink-native/nat"
 )
 
 // The chains as a picture: one node per rule, labelled with its comment and
@@ -13,7 +15,7 @@ import (
 // Trace highlights one connection's path through it.
 
 // graph is the diagram's nodes and edges, in a fixed order so the output
-// is stable (the README embeds one, checked by a golden test).
+// is stable (docs/explain.md embeds one, checked by a golden test).
 type graph struct {
 	clusters []cluster
 	outside  []node // redirect targets
@@ -63,7 +65,7 @@ func redirID(ti int, p uint16) string {
 
 // buildGraph lays out the tables of rs; with tr, only the trace's table,
 // with its path marked.
-func buildGraph(rs *Ruleset, tr *Trace) *graph {
+func buildGraph(rs *nat.Ruleset, tr *Trace) *graph {
 	g := &graph{}
 	for ti, t := range rs.Tables {
 		if tr != nil && t.Family != tr.family {
@@ -77,7 +79,7 @@ func buildGraph(rs *Ruleset, tr *Trace) *graph {
 	return g
 }
 
-func (g *graph) addTable(ti int, t *Table) {
+func (g *graph) addTable(ti int, t *nat.Table) {
 	index := map[string]int{}
 	for ci, c := range t.Chains {
 		index[c.Name] = ci
@@ -87,7 +89,7 @@ func (g *graph) addTable(ti int, t *Table) {
 	callers := map[int][][2]int{}
 	for ci, c := range t.Chains {
 		for ri, r := range c.Rules {
-			if j, ok := r.Verdict.(Jump); ok {
+			if j, ok := r.Verdict.(nat.Jump); ok {
 				if target, ok := index[j.Chain]; ok {
 					callers[target] = append(callers[target], [2]int{ci, ri})
 				}
@@ -132,7 +134,7 @@ func (g *graph) addTable(ti int, t *Table) {
 		cl := cluster{id: fmt.Sprintf("t%dc%d", ti, ci), label: fmt.Sprintf("%s %s: %s", t.Family, t.Name, c.Name)}
 		if c.Hook != nil {
 			cl.nodes = append(cl.nodes, node{id: hookID(ti, ci), shape: shapeHook,
-				lines: []string{c.Name, fmt.Sprintf("type %s hook %s priority %s", c.Hook.Type, c.Hook.Name, c.Hook.priorityText())}})
+				lines: []string{c.Name, fmt.Sprintf("type %s hook %s priority %s", c.Hook.Type, c.Hook.Name, c.Hook.PriorityText())}})
 			for _, to := range entry(ci) {
 				g.edges = append(g.edges, edge{from: hookID(ti, ci), to: to, kind: edgeEntry})
 			}
@@ -146,13 +148,13 @@ func (g *graph) addTable(ti int, t *Table) {
 				}
 			}
 			switch v := r.Verdict.(type) {
-			case Jump:
+			case nat.Jump:
 				if target, ok := index[v.Chain]; ok {
 					for _, to := range entry(target) {
 						g.edges = append(g.edges, edge{from: id, to: to, label: "jump", kind: edgeVerdict})
 					}
 				}
-			case Return:
+			case nat.Return:
 				var tos []string
 				if c.Hook != nil {
 					tos = []string{policyID(ti, ci)}
@@ -162,7 +164,7 @@ func (g *graph) addTable(ti int, t *Table) {
 				for _, to := range tos {
 					g.edges = append(g.edges, edge{from: id, to: to, label: "return", kind: edgeVerdict})
 				}
-			case Redirect:
+			case nat.Redirect:
 				if !redirects[v.Port] {
 					redirects[v.Port] = true
 					g.outside = append(g.outside, node{id: redirID(ti, v.Port), shape: shapeEnd,
@@ -195,7 +197,7 @@ func leave(ci int, seen map[int]bool, after func(int, int, map[int]bool) []strin
 
 // ruleLines labels a rule's node: its comment, its conditions, and the
 // elements of the sets it looks up.
-func ruleLines(t *Table, r *Rule) []string {
+func ruleLines(t *nat.Table, r *nat.Rule) []string {
 	if r.Unrecognised != "" {
 		s := r.Unrecognised
 		if len(s) > 60 {
@@ -203,10 +205,10 @@ func ruleLines(t *Table, r *Rule) []string {
 		}
 		return []string{"unrecognised rule", s}
 	}
-	lines := []string{CommentPrefix + r.Name}
+	lines := []string{nat.CommentPrefix + r.Name}
 	var conds []string
 	for _, m := range r.Matches {
-		conds = append(conds, m.text(t.Family))
+		conds = append(conds, nat.MatchText(m, t.Family))
 	}
 	if len(conds) == 0 {
 		conds = append(conds, "every packet")
@@ -215,13 +217,13 @@ func ruleLines(t *Table, r *Rule) []string {
 	for _, m := range r.Matches {
 		var set string
 		switch m := m.(type) {
-		case DPortInSet:
+		case nat.DPortInSet:
 			set = m.Set
-		case AddrInSet:
+		case nat.AddrInSet:
 			set = m.Set
 		}
 		if s := t.Set(set); s != nil && s.Unrecognised == "" {
-			lines = append(lines, "@"+set+" = "+s.summary())
+			lines = append(lines, "@"+set+" = "+summary(s))
 		}
 	}
 	return lines
@@ -229,7 +231,7 @@ func ruleLines(t *Table, r *Rule) []string {
 
 // markPath marks the nodes and edges the trace went through: the hook, each
 // rule visited, and the redirect or the policy it ended at.
-func (g *graph) markPath(ti int, t *Table, tr *Trace) {
+func (g *graph) markPath(ti int, t *nat.Table, tr *Trace) {
 	index := map[string]int{}
 	for ci, c := range t.Chains {
 		index[c.Name] = ci
@@ -286,11 +288,11 @@ func (g *graph) markPath(ti int, t *Table, tr *Trace) {
 
 // Mermaid renders the ruleset as a Mermaid flowchart (GitHub renders it in
 // Markdown). With tr, it draws the trace's table with the path marked.
-func (r *Ruleset) Mermaid(tr *Trace) string { return buildGraph(r, tr).mermaid() }
+func Mermaid(rs *nat.Ruleset, tr *Trace) string { return buildGraph(rs, tr).mermaid() }
 
 // Dot renders the ruleset as a Graphviz digraph. With tr, it draws the
 // trace's table with the path marked.
-func (r *Ruleset) Dot(tr *Trace) string { return buildGraph(r, tr).dot() }
+func Dot(rs *nat.Ruleset, tr *Trace) string { return buildGraph(rs, tr).dot() }
 
 func mermaidText(lines []string) string {
 	esc := strings.NewReplacer("#", "#35;", `"`, "#quot;", "<", "#lt;", ">", "#gt;")

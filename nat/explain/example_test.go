@@ -1,10 +1,11 @@
-package nat_test
+package explain_test
 
 import (
 	"fmt"
 	"net/netip"
 
 	"github.com/proxy-init/netlink-native/nat"
+	"github.com/proxy-init/netlink-native/nat/explain"
 )
 
 // Why is a connection from 10.244.1.7 to port 8080 of the pod (not)
@@ -18,8 +19,8 @@ func ExampleExplain() {
 		panic(err)
 	}
 	for _, dst := range []string{"10.244.2.9:8080", "10.244.2.9:4191"} {
-		tr, err := nat.Explain(plan, nat.Flow{
-			Direction: nat.Inbound,
+		tr, err := explain.Explain(plan, explain.Flow{
+			Direction: explain.Inbound,
 			Src:       netip.MustParseAddrPort("10.244.1.7:0"),
 			Dst:       netip.MustParseAddrPort(dst),
 			UID:       nat.NoID, GID: nat.NoID,

@@ -1,4 +1,13 @@
-package nat
+// Package explain says why a connection is, or is not, redirected to the
+// proxy: Explain evaluates one table of a nat.Ruleset rule by rule, the way
+// the kernel evaluates a connection's first packet, and returns the Trace;
+// Mermaid and Dot draw the chains, with a trace's path marked. It is pure:
+// the same code explains a plan (nat.Plan) and live rules read back from a
+// namespace (nat.Engine's Live), without root.
+//
+//	tr, err := explain.Explain(plan, explain.Flow{Direction: explain.Inbound, Dst: dst, UID: nat.NoID, GID: nat.NoID})
+//	fmt.Println(tr.Verdict, tr.DecidedBy)
+package explain
 
 import (
 	"bytes"
@@ -8,6 +17,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/proxy-init/netlink-native/nat"
 )
 
 // Explaining a connection: the rules of one table evaluated, rule by rule,
@@ -41,9 +52,6 @@ func (d Direction) hook() string {
 	return "prerouting"
 }
 
-// NoID marks a Flow's UID or GID as not given.
-const NoID = -1
-
 // Flow is one TCP connection, as the NAT hooks see its first packet.
 type Flow struct {
 	Direction Direction
@@ -63,7 +71,7 @@ type Flow struct {
 	OIF string
 	// Route is the namespace's route for Dst, when it was looked up
 	// (pod.Inspect does, for an outbound flow without OIF); nil: not.
-	Route *Route
+	Route *nat.Route
 }
 
 // FlowError says what is wrong with a Flow.
@@ -107,9 +115,9 @@ type Trace struct {
 	Others []OtherChain `json:"other_chains,omitempty"`
 	// Route is the route lookup the output interface came from, when the
 	// flow had one (outbound, --oif not given, live rules).
-	Route *Route `json:"route,omitempty"`
+	Route *nat.Route `json:"route,omitempty"`
 
-	family   Family
+	family   nat.Family
 	priority *int32 // of our base chain on the hook, when there is one
 	decider  int    // index in Path of the deciding rule; -1: none
 }
@@ -135,19 +143,23 @@ type Step struct {
 // maxJumpDepth is the kernel's jump stack (NFT_JUMP_STACK_SIZE).
 const maxJumpDepth = 16
 
+// maxExplainID is the largest uid or gid a socket can have ((uid_t)-1
+// means none), as Config.Validate bounds ProxyUID.
+const maxExplainID = 1<<32 - 2
+
 // Explain evaluates rs for flow f as the kernel would evaluate the flow's
 // first packet, in the table of the flow's family.
-func Explain(rs *Ruleset, f Flow) (*Trace, error) {
+func Explain(rs *nat.Ruleset, f Flow) (*Trace, error) {
 	if err := f.check(); err != nil {
 		return nil, err
 	}
-	fam := IPv4
+	fam := nat.IPv4
 	if f.Dst.Addr().Is6() {
-		fam = IPv6
+		fam = nat.IPv6
 	}
-	tr := &Trace{Direction: f.Direction.String(), Table: fam.String() + " " + TableName, Verdict: VerdictAccept, family: fam, Path: []Step{}, decider: -1}
+	tr := &Trace{Direction: f.Direction.String(), Table: fam.String() + " " + nat.TableName, Verdict: VerdictAccept, family: fam, Path: []Step{}, decider: -1}
 	f.OIF = tr.outputInterface(f)
-	var t *Table
+	var t *nat.Table
 	if rs != nil {
 		t = rs.Table(fam)
 	}
@@ -224,7 +236,7 @@ func (f Flow) check() error {
 		return &FlowError{Reason: "an IPv4-mapped IPv6 address: give the IPv4 address"}
 	case f.Src.Addr().IsValid() && f.Src.Addr().Is4() != f.Dst.Addr().Is4():
 		return &FlowError{Reason: fmt.Sprintf("source %s and destination %s are of different families", f.Src.Addr(), f.Dst.Addr())}
-	case f.UID < NoID || f.GID < NoID || f.UID > maxID || f.GID > maxID:
+	case f.UID < nat.NoID || f.GID < nat.NoID || f.UID > maxExplainID || f.GID > maxExplainID:
 		return &FlowError{Reason: "uid and gid must be -1 (not given) or an id"}
 	}
 	return nil
@@ -240,7 +252,7 @@ func (tr *Trace) note(s string) {
 func (tr *Trace) Redirected() bool { return tr.Verdict == VerdictRedirect }
 
 type evaluator struct {
-	t  *Table
+	t  *nat.Table
 	f  Flow
 	tr *Trace
 	// lastReturn is the last return rule that matched: when the packet
@@ -254,13 +266,13 @@ type evaluator struct {
 // earlier one has set up a NAT binding (a redirect).
 func (e *evaluator) run() {
 	e.lastReturn = -1
-	var bases []*Chain
+	var bases []*nat.Chain
 	for _, c := range e.t.Chains {
 		if c.Hook != nil && c.Hook.Name == e.f.Direction.hook() && c.Hook.Type == "nat" {
 			bases = append(bases, c)
 		}
 	}
-	slices.SortStableFunc(bases, func(a, b *Chain) int { return cmp.Compare(a.Hook.Priority, b.Hook.Priority) })
+	slices.SortStableFunc(bases, func(a, b *nat.Chain) int { return cmp.Compare(a.Hook.Priority, b.Hook.Priority) })
 	if len(bases) == 0 {
 		e.tr.note("table " + e.tr.Table + " has no nat base chain on hook " + e.f.Direction.hook())
 		return
@@ -282,7 +294,7 @@ func (e *evaluator) run() {
 
 // chain evaluates one chain; it reports whether the packet's fate was
 // settled (a redirect), as opposed to returning to the caller.
-func (e *evaluator) chain(c *Chain, depth int) bool {
+func (e *evaluator) chain(c *nat.Chain, depth int) bool {
 	for i, r := range c.Rules {
 		step := Step{Chain: c.Name, Index: i, Depth: depth}
 		if r.Unrecognised != "" {
@@ -292,7 +304,7 @@ func (e *evaluator) chain(c *Chain, depth int) bool {
 			e.tr.Path = append(e.tr.Path, step)
 			continue
 		}
-		step.Comment = CommentPrefix + r.Name
+		step.Comment = nat.CommentPrefix + r.Name
 		step.Rule = ruleText(e.tr.family, r)
 		matched, reason := true, make([]string, 0, len(r.Matches))
 		for _, m := range r.Matches {
@@ -336,15 +348,15 @@ const (
 
 // matchFlow evaluates one condition; every Match type has a case here (a
 // test checks it).
-func (e *evaluator) matchFlow(m Match) (bool, string) {
+func (e *evaluator) matchFlow(m nat.Match) (bool, string) {
 	f := e.f
 	switch m := m.(type) {
-	case L4ProtoTCP:
+	case nat.L4ProtoTCP:
 		return true, "the connection is TCP"
-	case DPortInSet:
+	case nat.DPortInSet:
 		key := binary.BigEndian.AppendUint16(nil, f.Dst.Port())
 		return e.inSet(m.Set, key, fmt.Sprintf("destination port %d", f.Dst.Port()))
-	case AddrInSet:
+	case nat.AddrInSet:
 		a, what := f.Src.Addr(), "source"
 		if m.Dest {
 			a, what = f.Dst.Addr(), "destination"
@@ -354,7 +366,7 @@ func (e *evaluator) matchFlow(m Match) (bool, string) {
 			return false, "source address not given; taken as not in @" + m.Set
 		}
 		return e.inSet(m.Set, a.AsSlice(), what+" "+a.String())
-	case SocketID:
+	case nat.SocketID:
 		kind, id, flag := "uid", f.UID, "--as-uid"
 		if m.Group {
 			kind, id, flag = "gid", f.GID, "--as-gid"
@@ -362,14 +374,14 @@ func (e *evaluator) matchFlow(m Match) (bool, string) {
 		switch {
 		case f.Direction == Inbound:
 			return false, "an arriving packet has no local socket, so no " + kind
-		case id == NoID:
+		case id == nat.NoID:
 			e.tr.note(fmt.Sprintf("sender's %s not given (%s): taken as not %d", kind, flag, m.ID))
 			return false, fmt.Sprintf("sender's %s not given; taken as not %d", kind, m.ID)
 		case uint32(id) == m.ID:
 			return true, fmt.Sprintf("sender's %s is %d", kind, id)
 		}
 		return false, fmt.Sprintf("sender's %s %d is not %d", kind, id, m.ID)
-	case OIFName:
+	case nat.OIFName:
 		if f.Direction == Inbound {
 			return false, "an arriving packet has no output interface at prerouting"
 		}
@@ -391,10 +403,10 @@ func (e *evaluator) matchFlow(m Match) (bool, string) {
 
 // applyVerdict carries out a matched rule's verdict; every Verdict type has
 // a case here (a test checks it).
-func (e *evaluator) applyVerdict(v Verdict, at, depth int) flowOn {
+func (e *evaluator) applyVerdict(v nat.Verdict, at, depth int) flowOn {
 	step := &e.tr.Path[at]
 	switch v := v.(type) {
-	case Return:
+	case nat.Return:
 		e.lastReturn = at
 		if depth == 0 {
 			step.Reason += "; return from a base chain: its policy applies"
@@ -402,7 +414,7 @@ func (e *evaluator) applyVerdict(v Verdict, at, depth int) flowOn {
 			step.Reason += "; return: left alone by this chain"
 		}
 		return returned
-	case Jump:
+	case nat.Jump:
 		target := e.t.Chain(v.Chain)
 		switch {
 		case target == nil:
@@ -419,7 +431,7 @@ func (e *evaluator) applyVerdict(v Verdict, at, depth int) flowOn {
 			return settled
 		}
 		return next
-	case Redirect:
+	case nat.Redirect:
 		e.tr.Verdict, e.tr.Port = VerdictRedirect, v.Port
 		e.tr.OriginalDst = e.f.Dst.String()
 		e.tr.decider = at
@@ -447,14 +459,14 @@ func (e *evaluator) inSet(name string, key []byte, what string) (bool, string) {
 	}
 	for _, el := range s.Elements {
 		if len(el.First) == len(key) && bytes.Compare(el.First, key) <= 0 && bytes.Compare(key, el.Last) <= 0 {
-			return true, fmt.Sprintf("%s is in @%s (element %s)", what, name, s.Key.format(el))
+			return true, fmt.Sprintf("%s is in @%s (element %s)", what, name, s.Key.Format(el))
 		}
 	}
-	return false, fmt.Sprintf("%s is not in @%s %s", what, name, s.summary())
+	return false, fmt.Sprintf("%s is not in @%s %s", what, name, summary(s))
 }
 
 // summary lists a set's elements briefly for a reason.
-func (s *Set) summary() string {
+func summary(s *nat.Set) string {
 	const shown = 6
 	parts := make([]string, 0, shown)
 	for i, el := range s.Elements {
@@ -462,47 +474,30 @@ func (s *Set) summary() string {
 			parts = append(parts, fmt.Sprintf("... %d elements in all", len(s.Elements)))
 			break
 		}
-		parts = append(parts, s.Key.format(el))
+		parts = append(parts, s.Key.Format(el))
 	}
 	return "{ " + strings.Join(parts, ", ") + " }"
 }
 
 // ruleText is the rule in nft syntax without its counter, for a trace or a
 // diagram.
-func ruleText(f Family, r *Rule) string {
+func ruleText(f nat.Family, r *nat.Rule) string {
 	if r.Unrecognised != "" {
 		return "# " + r.Unrecognised
 	}
 	var parts []string
 	for _, m := range r.Matches {
-		parts = append(parts, m.text(f))
+		parts = append(parts, nat.MatchText(m, f))
 	}
 	if r.Verdict != nil {
-		parts = append(parts, r.Verdict.text())
+		parts = append(parts, nat.VerdictText(r.Verdict))
 	}
 	return strings.Join(parts, " ")
 }
 
-// BaseChain is a base chain of any table, as the kernel lists it; explain
-// lists those of other tables that share our hooks.
-type BaseChain struct {
-	// Family is the table's family: ip, ip6, inet, arp, bridge, netdev.
-	Family   string `json:"family"`
-	Table    string `json:"table"`
-	Chain    string `json:"chain"`
-	Type     string `json:"type"`
-	Hook     string `json:"hook"`
-	Priority int32  `json:"priority"`
-}
-
-// Ours reports whether the chain is in one of our tables.
-func (c BaseChain) Ours() bool {
-	return c.Table == TableName && (c.Family == IPv4.String() || c.Family == IPv6.String())
-}
-
 // OtherChain is a NAT base chain of another table on the trace's hook.
 type OtherChain struct {
-	BaseChain
+	nat.BaseChain
 	// Order is "before", "after" or "same priority" relative to ours.
 	Order string `json:"order"`
 	// Effect says what that order means for this connection.
@@ -512,7 +507,7 @@ type OtherChain struct {
 // NoteOthers records which NAT base chains of other tables run on the
 // trace's hook in its family, before or after ours. They are not evaluated:
 // their rules are not ours to decode, and explain says so rather than guess.
-func (tr *Trace) NoteOthers(chains []BaseChain) {
+func (tr *Trace) NoteOthers(chains []nat.BaseChain) {
 	hook := "prerouting"
 	if tr.Direction == Outbound.String() {
 		hook = "output"
