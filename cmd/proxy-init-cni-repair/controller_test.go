@@ -264,3 +264,51 @@ func TestShutdownBeforeSync(t *testing.T) {
 		t.Errorf("exit after SIGTERM before sync: %v\n%s", err, stderr.String())
 	}
 }
+
+// TestClientGoLogsAreOurs: client-go's own lines (here, its reflector
+// backing off from an API server that refuses connections, which it says
+// at klog's V(2), so at debug) come out as our log lines, JSON with
+// --log-format=json, not klog's format among them.
+func TestClientGoLogsAreOurs(t *testing.T) {
+	if !testns.InNodeNamespace() {
+		testns.RequireRoot(t)
+		t.Skip("needs the node namespace")
+	}
+	closed := freePort(t) // nothing listens there any more
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kubeconfig, []byte(fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"http://%s\"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n", closed)), 0o600)
+	cmd := exec.Command(binary, append(required, "--kubeconfig", kubeconfig, "--admin-addr", freePort(t), "--log-format", "json", "--log-level", "debug")...)
+	cmd.Env = []string{"HOME=" + t.TempDir()}
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "client-go's complaint", func() bool { return strings.Contains(stderr.String(), `"source":"client-go"`) })
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v", err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("not a JSON log line: %q", l)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -33,6 +33,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
 )
 
 func main() {
@@ -49,6 +50,9 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(stderr, s)
+	// client-go logs through klog (a watch cut, a retried request): one
+	// format, one level on stderr, not klog's own lines among ours.
+	klog.SetSlogLogger(log.With("source", "client-go"))
 	cfg, err := restConfig(s.kubeconfig, s.context)
 	if err != nil {
 		fmt.Fprintf(stderr, "proxy-init-cni-repair: --kubeconfig %q --context %q: %v\n", s.kubeconfig, s.context, err)

@@ -195,15 +195,34 @@ func (c *cluster) measure(ctx context.Context) ([]time.Duration, error) {
 }
 
 // cleanup force-deletes the pods (no kubelet would ever confirm a graceful
-// deletion), then the namespace and the nodes.
+// deletion), one request each from concurrent workers (a DeleteCollection
+// of 10,000 pods outlasts the API server's request timeout), then the
+// namespace and the nodes.
 func (c *cluster) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	zero := int64(0)
 	opts := metav1.DeleteOptions{GracePeriodSeconds: &zero}
-	if err := c.client.CoreV1().Pods(c.p.namespace).DeleteCollection(ctx, opts, metav1.ListOptions{}); err != nil && !apierrors.IsNotFound(err) {
-		fmt.Println("cleanup: delete the pods:", err)
+	names := make(chan string)
+	var failed sync.Once
+	var wg sync.WaitGroup
+	for range c.p.concurrency {
+		wg.Go(func() {
+			for n := range names {
+				if err := c.client.CoreV1().Pods(c.p.namespace).Delete(ctx, n, opts); err != nil && !apierrors.IsNotFound(err) {
+					failed.Do(func() { fmt.Println("cleanup: delete pod", n+":", err) })
+				}
+			}
+		})
 	}
+	for i := range c.p.onNode {
+		names <- fmt.Sprintf("onnode-%05d", i)
+	}
+	for i := range c.p.elsewhere {
+		names <- fmt.Sprintf("elsewhere-%05d", i)
+	}
+	close(names)
+	wg.Wait()
 	if err := c.client.CoreV1().Namespaces().Delete(ctx, c.p.namespace, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		fmt.Println("cleanup: delete the namespace:", err)
 	}
@@ -211,5 +230,50 @@ func (c *cluster) cleanup() {
 		if err := c.client.CoreV1().Nodes().Delete(ctx, n, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			fmt.Println("cleanup: delete node", n+":", err)
 		}
+	}
+	fmt.Println("cleanup: done")
+}
+
+// burst fails every pod of the node not sampled, from concurrent writers as
+// the kubelet would after a node boot, and times until a list of the node's
+// pods (polled every 50 ms) finds none of them left.
+func (c *cluster) burst(ctx context.Context) (int, time.Duration, error) {
+	var names []string
+	for i := c.p.samples; i < c.p.onNode; i++ {
+		names = append(names, fmt.Sprintf("onnode-%05d", i))
+	}
+	t0 := time.Now()
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for range c.p.concurrency {
+		wg.Go(func() {
+			for n := range jobs {
+				c.mu.Lock()
+				p := c.pods[n]
+				c.mu.Unlock()
+				if err := c.fail(ctx, p); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+					fmt.Println("burst: fail pod", n+":", err)
+				}
+			}
+		})
+	}
+	for _, n := range names {
+		jobs <- n
+	}
+	close(jobs)
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		l, err := c.client.CoreV1().Pods(c.p.namespace).List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + c.p.node})
+		if err != nil {
+			return 0, 0, fmt.Errorf("list the pods: %w", err)
+		}
+		if len(l.Items) == 0 {
+			return len(names), time.Since(t0), nil
+		}
+		if time.Now().After(deadline) {
+			return 0, 0, fmt.Errorf("%d pods not deleted within 5 minutes", len(l.Items))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -34,7 +34,7 @@ type params struct {
 	kubeconfig, binary, namespace, node, otherNode, adminAddr string
 	onNode, elsewhere, samples, concurrency                   int
 	interval                                                  time.Duration
-	keep                                                      bool
+	keep, burst                                               bool
 }
 
 func main() {
@@ -51,6 +51,7 @@ func main() {
 	flag.IntVar(&p.concurrency, "concurrency", 32, "concurrent requests while creating the pods")
 	flag.DurationVar(&p.interval, "interval", 50*time.Millisecond, "pause between samples")
 	flag.BoolVar(&p.keep, "keep", false, "keep the namespace and nodes")
+	flag.BoolVar(&p.burst, "burst", false, "then fail all the node's other pods at once (a node boot) and time until all are deleted")
 	flag.Parse()
 	if p.kubeconfig == "" {
 		fmt.Fprintln(os.Stderr, "repairbench: --kubeconfig is required")
@@ -108,9 +109,17 @@ func run(ctx context.Context, p params) error {
 		quantile(lat, 0.5), quantile(lat, 0.9), quantile(lat, 1))
 	fmt.Printf("controller RSS: %.1f MiB after sync, %.1f MiB after the samples (%d meshed pods on its node, %d in the cluster)\n",
 		mib(rssSynced), mib(rssAfter), p.onNode, p.onNode+p.elsewhere)
+	if p.burst {
+		n, took, err := c.burst(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("burst: %d pods failed at once, all deleted in %v (%.0f pods/s)\n", n, took.Round(time.Millisecond), float64(n)/took.Seconds())
+	}
 	fmt.Println("controller metrics:")
 	for _, l := range ctl.metrics("linkerd_cni_repair_controller_pods_deleted_total", "linkerd_cni_repair_controller_pods_delete_errors_total",
 		"linkerd_cni_repair_controller_queue_overflow_total", "linkerd_cni_repair_controller_pods_delete_latency_seconds_sum",
+		"linkerd_cni_repair_controller_events_publish_errors_total", "linkerd_cni_repair_controller_events_publish_latency_seconds_count",
 		"process_resident_memory_bytes") {
 		fmt.Println("  " + l)
 	}

@@ -104,6 +104,10 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
 	c.log.Info("watching pods", "node", c.opts.NodeName, "labelSelector", DataPlaneLabel, "mode", string(c.opts.Mode))
 	go c.informer.RunWithContext(ctx)
+	// client-go says why a list fails only at klog's V(2): say at warn that
+	// the controller is waiting, so an unreachable or refusing API server
+	// is not silent at the default level.
+	go c.warnUntilSynced(ctx, 10*time.Second)
 	// Synced once the handler has seen every pod of the first list, so
 	// that "ready" means every pod already failing is queued.
 	if !cache.WaitForCacheSync(ctx.Done(), c.handler.HasSynced) {
@@ -224,4 +228,23 @@ func (c *Controller) process(ctx context.Context, it item) bool {
 		c.markHandled(f)
 	}
 	return retry
+}
+
+// warnUntilSynced logs every period until the first list has been handled.
+func (c *Controller) warnUntilSynced(ctx context.Context, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	start := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if c.handler.HasSynced() {
+				return
+			}
+			c.log.Warn("still waiting for the first pod list from the API server (client-go says why at --log-level debug)",
+				"waited", time.Since(start).Round(time.Second).String())
+		}
+	}
 }

@@ -27,6 +27,8 @@ func (c *Controller) deletePod(ctx context.Context, pod *corev1.Pod, log *slog.L
 	cancel()
 	switch {
 	case err == nil:
+	case ctx.Err() != nil:
+		return false // shutting down: the call was cut, not failed
 	case isTimeout(err):
 		c.m.PodsDeleteTimeouts.Inc()
 		log.Warn("pod deletion timed out; will retry", "timeout", c.opts.DeleteTimeout.String())
@@ -59,6 +61,8 @@ func (c *Controller) record(ctx context.Context, pod *corev1.Pod, k eventKind, l
 	switch {
 	case err == nil:
 		c.m.EventsPublishLatency.Observe(c.now().Sub(start).Seconds())
+	case ctx.Err() != nil:
+		// Shutting down: the call was cut, not failed.
 	case isTimeout(err):
 		c.m.EventsPublishTimeouts.Inc()
 		log.Warn("event publishing timed out", "reason", k.reason, "timeout", c.opts.EventTimeout.String())

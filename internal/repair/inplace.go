@@ -16,9 +16,13 @@ import (
 // installed yet, a runtime or API error.
 func (c *Controller) repairInPlace(ctx context.Context, pod *corev1.Pod, log *slog.Logger) bool {
 	start := c.now()
+	stopping := ctx // the controller's own context, not the repair's deadline
 	ctx, cancel := context.WithTimeout(ctx, c.opts.InPlace.Timeout)
 	defer cancel()
 	fail := func(what string, err error) bool {
+		if stopping.Err() != nil {
+			return false // shutting down: the call was cut, not failed
+		}
 		c.m.PodsRepairErrors.Inc()
 		log.Warn("in-place repair failed; will retry: "+what, "error", err)
 		return true
@@ -48,6 +52,6 @@ func (c *Controller) repairInPlace(ctx context.Context, pod *corev1.Pod, log *sl
 	c.m.PodsRepairLatency.Observe(c.now().Sub(start).Seconds())
 	c.m.PodsRepaired.Inc()
 	log.Info("repaired pod in place: its linkerd-network-validator exited 95; installed its rules, the kubelet re-runs the validator", "netns", target.NetNS)
-	c.record(ctx, pod, eventRepaired, log)
+	c.record(stopping, pod, eventRepaired, log)
 	return false
 }
