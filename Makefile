@@ -90,9 +90,11 @@ hack:
 # builds Kubernetes and etcd from the Go module proxy into a cache once,
 # ~8 min cold, seconds warm), boots a single node inside namespaces it
 # creates and runs the scenarios against it. Root; never skipped under CI.
+# -p 1: one test binary (one cluster) at a time; two side by side on two
+# cores only slow each other down.
 E2E_TIMEOUT ?= 40m
 e2e: deps-test deps-e2e build
-	cd hack/e2e && $(GO) vet ./... && $(GO) test -count=1 -timeout $(E2E_TIMEOUT) ./...
+	cd hack/e2e && $(GO) vet ./... && $(GO) test -p 1 -count=1 -timeout $(E2E_TIMEOUT) ./...
 
 # Pod start on the real node (apply to Ready, medians over interleaved
 # rounds): unmeshed, unmeshed with the plugin chained, meshed in CNI and in
