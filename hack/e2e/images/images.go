@@ -1,8 +1,9 @@
 // Package images builds, offline, the images the real-cluster scenarios run
 // and packs them into one docker-archive for cluster.Options.Images: our
-// proxy-init images (deploy/image.sh, as `make image` builds them), a pause
-// image for containerd's sandbox_image, the stand-in proxy and the plain
-// app (internal/e2eimage in the root module). Every image is FROM scratch,
+// proxy-init images and the CNI DaemonSet's image (deploy/image.sh, as
+// `make image` builds them), a pause image for containerd's sandbox_image,
+// the stand-in proxy and the plain app (internal/e2eimage in the root
+// module). Every image is FROM scratch,
 // built with --network none --pull=never; pods use them with
 // imagePullPolicy: Never.
 package images
@@ -26,7 +27,12 @@ const (
 	Pause             = "localhost/proxy-init-e2e/pause:v1"
 	Standin           = "localhost/proxy-init-e2e/standin:v1"
 	App               = "localhost/proxy-init-e2e/app:v1"
-	proxyInitName     = "localhost/proxy-init-e2e/proxy-init"
+	// CNI is the CNI DaemonSet's image (installer, plugin, repair
+	// controller), as deploy/image.sh names it after proxyInitName.
+	CNI           = proxyInitName + "-cni:latest"
+	CNIName       = proxyInitName + "-cni"
+	CNIVersion    = "latest"
+	proxyInitName = "localhost/proxy-init-e2e/proxy-init"
 )
 
 // ProxyUID is the stand-in proxy's uid, Linkerd's default proxy uid.
@@ -37,7 +43,8 @@ type Built struct {
 	// Archive holds every image (podman save --format docker-archive -m).
 	Archive string
 	// Bin is the directory of the static binaries: proxy-init,
-	// proxy-init-cni, pause, standin, app.
+	// proxy-init-cni, proxy-init-cni-install, proxy-init-cni-repair, pause,
+	// standin, app.
 	Bin string
 	// Refs are the images in Archive.
 	Refs []string
@@ -45,6 +52,9 @@ type Built struct {
 
 // CNIPlugin is the path of the proxy-init-cni binary.
 func (b *Built) CNIPlugin() string { return filepath.Join(b.Bin, "proxy-init-cni") }
+
+// RepairBinary is the path of the proxy-init-cni-repair binary.
+func (b *Built) RepairBinary() string { return filepath.Join(b.Bin, "proxy-init-cni-repair") }
 
 // ProxyInitBinary is the path of the proxy-init binary.
 func (b *Built) ProxyInitBinary() string { return filepath.Join(b.Bin, "proxy-init") }
@@ -74,13 +84,15 @@ func Build(ctx context.Context, dir string, log io.Writer) (*Built, error) {
 		gobin = g
 	}
 	if err := run(ctx, log, root, append(os.Environ(), "CGO_ENABLED=0"), gobin, "build", "-trimpath", "-ldflags=-s -w", "-o", b.Bin+"/",
-		"./cmd/proxy-init", "./cmd/proxy-init-cni", "./internal/e2eimage/pause", "./internal/e2eimage/standin", "./internal/e2eimage/app"); err != nil {
+		"./cmd/proxy-init", "./cmd/proxy-init-cni", "./cmd/proxy-init-cni-install", "./cmd/proxy-init-cni-repair", "./internal/e2eimage/pause", "./internal/e2eimage/standin", "./internal/e2eimage/app"); err != nil {
 		return nil, err
 	}
 	if err := run(ctx, log, root, nil, filepath.Join(root, "deploy", "image.sh"), b.Bin, proxyInitName); err != nil {
 		return nil, err
 	}
-	b.Refs = []string{ProxyInit, ProxyInitNetAdmin}
+	// image.sh builds the CNI image too: bin holds the plugin, the
+	// installer and the repair controller.
+	b.Refs = []string{ProxyInit, ProxyInitNetAdmin, CNI}
 	for _, img := range testImages {
 		bctx := filepath.Join(dir, "ctx-"+img.bin)
 		if err := os.MkdirAll(bctx, 0o755); err != nil {
