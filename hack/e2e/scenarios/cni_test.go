@@ -54,7 +54,7 @@ func useCNIPlugin(t *testing.T) string {
 	return conf
 }
 
-func setCNIConfig(t *testing.T, conf []byte, want, unwanted []string) {
+func setCNIConfig(t testing.TB, conf []byte, want, unwanted []string) {
 	t.Helper()
 	if err := c.WriteCNIConfig(conf); err != nil {
 		t.Fatal(err)

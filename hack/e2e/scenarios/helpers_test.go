@@ -108,7 +108,7 @@ func createPod(t *testing.T, pod *corev1.Pod) *corev1.Pod {
 }
 
 // deletePod deletes a pod at once and waits until it is gone.
-func deletePod(t *testing.T, ns, name string) {
+func deletePod(t testing.TB, ns, name string) {
 	ctx := context.Background()
 	err := c.Client().CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To(int64(0))})
 	if cluster.IgnoreNotFound(err) != nil {
