@@ -49,6 +49,11 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "proxy-init-cni-repair: "+err.Error())
 		return 2
 	}
+	// Signals are ours from here on: a SIGTERM during start-up (the kubelet
+	// stopping a pod that just started) is a clean exit 0, not the default
+	// death by signal.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
 	log := newLogger(stderr, s)
 	// client-go logs through klog (a watch cut, a retried request): one
 	// format, one level on stderr, not klog's own lines among ours.
@@ -92,8 +97,6 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("admin server listening", "addr", ln.Addr().String())
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
 	err = c.Run(ctx)
 	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
