@@ -80,35 +80,17 @@ func newNode(t *testing.T) *node {
 	return n
 }
 
-func (n *node) command(t *testing.T, env ...string) (*exec.Cmd, *lockedBuffer) {
+func (n *node) command(t *testing.T, env ...string) (*exec.Cmd, *testns.Buffer) {
 	cmd := exec.Command(installer(t), "--service-account-dir", n.sa)
 	cmd.Env = append(append([]string{}, n.env...), env...)
-	stderr := &lockedBuffer{}
+	stderr := &testns.Buffer{}
 	cmd.Stderr = stderr
 	return cmd, stderr
 }
 
-// lockedBuffer is the child's stderr, read while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // waitReady waits for the line the installer logs once installed, with
 // its signal handlers set.
-func waitReady(t *testing.T, stderr *lockedBuffer) {
+func waitReady(t *testing.T, stderr *testns.Buffer) {
 	t.Helper()
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
 		if strings.Contains(stderr.String(), "installed; watching") {

@@ -17,10 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/proxy-init/netlink-native/internal/testns"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/proxy-init/netlink-native/internal/testns"
 )
 
 // fakeAPI is the slice of a Kubernetes API server the controller uses:
@@ -279,7 +280,7 @@ func TestClientGoLogsAreOurs(t *testing.T) {
 	os.WriteFile(kubeconfig, []byte(fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"http://%s\"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n", closed)), 0o600)
 	cmd := exec.Command(binary, append(required, "--kubeconfig", kubeconfig, "--admin-addr", freePort(t), "--log-format", "json", "--log-level", "debug")...)
 	cmd.Env = []string{"HOME=" + t.TempDir()}
-	var stderr syncBuffer
+	var stderr testns.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -294,21 +295,4 @@ func TestClientGoLogsAreOurs(t *testing.T) {
 			t.Errorf("not a JSON log line: %q", l)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -7,19 +7,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/proxy-init/netlink-native/internal/testns"
 )
 
 // running is an installer in Run on a tree.
 type running struct {
 	in   *Installer
-	log  *logBuffer
+	log  *testns.Buffer
 	stop func() error // ends Run, then Remove
 }
 
 func start(t *testing.T, tr *tree) *running {
 	t.Helper()
-	r := &running{log: &logBuffer{}}
-	r.in = New(tr.config(t), r.log.logger())
+	r := &running{log: &testns.Buffer{}}
+	r.in = New(tr.config(t), debugLogger(r.log))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	ready := make(chan struct{})

@@ -1,13 +1,13 @@
 package repair
 
 import (
-	"bytes"
 	"context"
-	"github.com/proxy-init/netlink-native/internal/repair/clientset"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/proxy-init/netlink-native/internal/repair/clientset"
+	"github.com/proxy-init/netlink-native/internal/testns"
 
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
@@ -66,24 +66,7 @@ type harness struct {
 	client *fake.Clientset
 	c      *Controller
 	m      *Metrics
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testns.Buffer
 }
 
 // newHarness creates the controller; setup may add reactors before it
@@ -95,7 +78,7 @@ func newHarness(t *testing.T, opts Options, objs ...*corev1.Pod) *harness {
 		ros = append(ros, p)
 	}
 	client := fake.NewClientset(ros...)
-	h := &harness{t: t, client: client, m: NewMetrics(nil), logs: &syncBuffer{}}
+	h := &harness{t: t, client: client, m: NewMetrics(nil), logs: &testns.Buffer{}}
 	opts.NodeName = testNode
 	if opts.ControllerPodName == "" {
 		opts.ControllerPodName = "linkerd-cni-xyz12"
