@@ -61,7 +61,9 @@ func (ci *chartInstall) helm(ctx context.Context, args ...string) ([]byte, error
 // the test did not, and puts back what other scenarios expect: the plain
 // conflist and proxy-init-cni in the bin dir (the installer removes every
 // binary it installed, our plugin's second name among them).
-func installChart(t *testing.T) *chartInstall {
+//
+// Values files in extra come first: the node's values win.
+func installChart(t *testing.T, extra ...string) *chartInstall {
 	t.Helper()
 	ctx := context.Background()
 	home := t.TempDir()
@@ -110,8 +112,11 @@ apiServer:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ci.helm(ctx, "install", chartRelease, filepath.Join(root, "deploy", "charts", "linkerd2-cni"),
-		"--namespace", chartNS, "-f", vf); err != nil {
+	args := []string{"install", chartRelease, filepath.Join(root, "deploy", "charts", "linkerd2-cni"), "--namespace", chartNS}
+	for _, f := range append(extra, vf) {
+		args = append(args, "-f", f)
+	}
+	if _, err := ci.helm(ctx, args...); err != nil {
 		t.Fatal(err)
 	}
 	p := waitInstallerReady(t)
@@ -170,7 +175,13 @@ func waitInstallerReady(t *testing.T) *corev1.Pod {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("the linkerd-cni DaemonSet's pod is not Ready after 90 s:\n%s", podReport(last))
+	var evs []string
+	if l, err := c.Client().CoreV1().Events(chartNS).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, e := range l.Items {
+			evs = append(evs, fmt.Sprintf("%s %s/%s: %s %s", e.Type, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Reason, e.Message))
+		}
+	}
+	t.Fatalf("the linkerd-cni DaemonSet's pod is not Ready after 90 s:\n%s\nevents in %s:\n%s", podReport(last), chartNS, strings.Join(evs, "\n"))
 	return nil
 }
 
@@ -338,4 +349,56 @@ func TestCNIDaemonSet(t *testing.T) {
 			t.Errorf("conflist after uninstall:\n%s\nwant, byte for byte:\n%s", got, original)
 		}
 	})
+}
+
+// TestCNIDaemonSetUpstreamValues installs the chart with a values file
+// written for linkerd2's chart (deploy/charts/testdata/values-upstream.yaml,
+// every key set), adjusted only where this node differs: containerd's
+// paths, the e2e image, the API server's address, no busybox init
+// container (no image here), no repair sidecar (its in-cluster
+// configuration names the kubernetes Service's ClusterIP, which nothing
+// serves on this node), no ephemeral-storage request (the DaemonSet
+// controller creates no pod: this node reports no ephemeral storage). The
+// installer runs with the entry those values render, and uninstall
+// restores the node.
+func TestCNIDaemonSetUpstreamValues(t *testing.T) {
+	if err := os.Remove(filepath.Join(c.CNIBinDir(), cniPluginName)); err != nil {
+		t.Fatal(err)
+	}
+	setCNIConfig(t, cluster.DefaultCNIConfig(), nil, []string{pluginType, cniPluginName})
+	before := cniFiles(t)
+	root, err := cluster.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	adj := filepath.Join(t.TempDir(), "adjust.yaml")
+	if err := os.WriteFile(adj, []byte("extraInitContainers: []\nrepairController:\n  enabled: false\nresources:\n  ephemeral-storage:\n    request: \"\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ci := installChart(t, filepath.Join(root, "deploy", "charts", "testdata", "values-upstream.yaml"), adj)
+	b, err := os.ReadFile(filepath.Join(c.CNIConfDir(), "10-e2e.conflist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cl struct {
+		Plugins []struct {
+			Type     string         `json:"type"`
+			LogLevel string         `json:"log_level"`
+			Linkerd  map[string]any `json:"linkerd"`
+		} `json:"plugins"`
+	}
+	if err := json.Unmarshal(b, &cl); err != nil {
+		t.Fatal(err)
+	}
+	e := cl.Plugins[len(cl.Plugins)-1]
+	got, _ := json.Marshal(e.Linkerd)
+	want := `{"inbound-ports-to-ignore":["4192","4191","25","587","3306-3307"],"incoming-proxy-port":4144,"iptables-mode":"legacy","ipv6":true,` +
+		`"outbound-ports-to-ignore":["4567","4568"],"outgoing-proxy-port":4141,"ports-to-redirect":[80,443],"proxy-gid":2103,"proxy-uid":2103,"simulate":false,"use-wait-flag":true}`
+	if e.LogLevel != "debug" || string(got) != want {
+		t.Errorf("the installed entry: log_level %q, linkerd %s\nwant debug, %s", e.LogLevel, got, want)
+	}
+	ci.uninstall()
+	if d := diffFiles(before, cniFiles(t)); len(d) > 0 {
+		t.Errorf("the node's CNI files differ from before helm install:\n  %s", strings.Join(d, "\n  "))
+	}
 }
