@@ -113,6 +113,7 @@ if [ -z "${BENCH_SECTIONS:-}" ] || [[ ",$BENCH_SECTIONS," == *,9,* ]]; then
 		echo "Apply (Create returned) to Ready on the single-node cluster of make e2e (docs/e2e.md); medians."
 		echo "Goals (issue 17): the CNI plugin adds at most 5% to an unmeshed pod's start; CNI mode starts a"
 		echo "meshed pod faster than init-container mode."
+		echo
 		grep '^|' "$tmp/podstart.log"
 	} >"$out"
 	echo "bench: wrote $out" >&2
