@@ -166,18 +166,11 @@ func compactEqual(a, b []byte) bool {
 // configuration). It returns nil when the list already ends with exactly
 // entry and holds no other of its type: nothing to write.
 func patchList(doc, entry []byte, typ string) ([]byte, error) {
-	ms, err := decodeObject(doc)
+	l, err := splitList(doc, typ)
 	if err != nil {
 		return nil, err
 	}
-	at, ps, err := plugins(ms)
-	if err != nil {
-		return nil, err
-	}
-	kept, removed, err := withoutType(ps, typ)
-	if err != nil {
-		return nil, err
-	}
+	ms, at, ps, kept, removed := l.members, l.at, l.plugins, l.kept, l.removed
 	if removed == 1 && compactEqual(ps[len(ps)-1], entry) {
 		return nil, nil
 	}
@@ -236,20 +229,41 @@ func encodeObjectCompact(ms []member) json.RawMessage {
 // unpatchList removes every plugin of type typ from a conflist; nil when
 // it holds none.
 func unpatchList(doc []byte, typ string) ([]byte, error) {
+	l, err := splitList(doc, typ)
+	if err != nil || l.removed == 0 {
+		return nil, err
+	}
+	l.members[l.at].raw = marshalList(l.kept)
+	return encodeObject(l.members), nil
+}
+
+// list is a conflist split for patching: its members in file order, the
+// index of "plugins", the plugins, and those left once every plugin of one
+// type is taken out (with how many were).
+type list struct {
+	members []member
+	at      int
+	plugins []json.RawMessage
+	kept    []json.RawMessage
+	removed int
+}
+
+// splitList decodes a conflist and takes every plugin of type typ out of
+// its plugins: what patching and unpatching both start from.
+func splitList(doc []byte, typ string) (list, error) {
 	ms, err := decodeObject(doc)
 	if err != nil {
-		return nil, err
+		return list{}, err
 	}
 	at, ps, err := plugins(ms)
 	if err != nil {
-		return nil, err
+		return list{}, err
 	}
 	kept, removed, err := withoutType(ps, typ)
-	if err != nil || removed == 0 {
-		return nil, err
+	if err != nil {
+		return list{}, err
 	}
-	ms[at].raw = marshalList(kept)
-	return encodeObject(ms), nil
+	return list{members: ms, at: at, plugins: ps, kept: kept, removed: removed}, nil
 }
 
 // isMalformed tells a file we leave alone from an I/O failure.
