@@ -17,12 +17,7 @@ import (
 // controller's) use it: the API answers, a service account's kubeconfig
 // has exactly the rules given, and Stop leaves no process behind.
 func TestControlPlaneOnly(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "" {
-			t.Skip("needs root")
-		}
-		t.Fatal("needs root under CI")
-	}
+	requireRoot(t)
 	ctx := context.Background()
 	c, err := Start(ctx, Options{ControlPlaneOnly: true, Log: testWriter{t}})
 	if err != nil {

@@ -15,12 +15,7 @@ import (
 // cgroup hierarchies visible, the sysctl files in place; and that nothing
 // of it shows on the host, before or after.
 func TestNodeNamespaces(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "" {
-			t.Skip("needs root")
-		}
-		t.Fatal("needs root under CI")
-	}
+	requireRoot(t)
 	before, err := SnapshotHost()
 	if err != nil {
 		t.Fatal(err)

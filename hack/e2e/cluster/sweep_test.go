@@ -29,12 +29,7 @@ func TestKilledRunIsSwept(t *testing.T) {
 		fmt.Println("READY", c.Dir(), c.cgroup)
 		select {}
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "" {
-			t.Skip("needs root")
-		}
-		t.Fatal("needs root under CI")
-	}
+	requireRoot(t)
 	before, err := SnapshotHost()
 	if err != nil {
 		t.Fatal(err)
