@@ -254,7 +254,7 @@ func (c *Client) rewrite(ctx context.Context, op string, rs *nat.Ruleset, done f
 			}
 		}
 		err = c.commit(b, gen)
-		if errors.Is(err, nfnl.ErrGenerationChanged) {
+		if errors.Is(err, nfnl.ErrGenerationChanged) || tableVanished(err) {
 			c.log.Debug("ruleset changed during "+op+"; reading it again", "generation", gen)
 			if err := ctx.Err(); err != nil {
 				return 0, nil, false, err
@@ -268,6 +268,16 @@ func (c *Client) rewrite(ctx context.Context, op string, rs *nat.Ruleset, done f
 	}
 	return 0, nil, false, nat.NewKernelError(nat.OpStartTransaction, nat.KindConflict,
 		fmt.Errorf("%s: the ruleset kept changing under us for %d attempts; another process is rewriting it", op, maxAttempts))
+}
+
+// tableVanished reports a batch refused because a table it deletes, one the
+// snapshot saw, is gone: another process removed it in between (seen once in
+// TestConcurrentProcessesLeaveOneCompleteConfiguration, 8 processes racing,
+// though the batch was conditional on the generation read). The batch was
+// aborted whole, so reading again is right, as for a changed generation.
+func tableVanished(err error) bool {
+	var re *nfnl.RefusedError
+	return errors.As(err, &re) && re.Msg == unix.NFT_MSG_DELTABLE && re.Errno == unix.ENOENT
 }
 
 // absent reports whether none of our tables exists, in one small dump
