@@ -2,9 +2,12 @@
 # hack/bench.sh: `make bench`. Measures bin/proxy-init against `nft -f` and the
 # iptables-nft reference installer (hack/iptables-reference.sh) and writes
 # bench/REPORT.md, its charts (bench/*.png and *.svg, drawn with gonum/plot) and
-# bench/results.json. The measuring is done by the Go program in hack/bench (its
-# own module, hack/go.mod); this script checks the prerequisites, builds it and
-# runs it. Everything that touches the kernel happens in throwaway network
+# bench/results.json. The measuring is done by the Go program internal/bench
+# (root module: it drives the product through its internal packages), which
+# also writes bench/charts.json, the figures of the charts; hack/benchplot (the
+# hack/ module, so gonum stays out of the product's graph) draws the charts
+# from that file. This script checks the prerequisites, builds both and runs
+# them. Everything that touches the kernel happens in throwaway network
 # namespaces (`unshare -n` per run, namespaces held by the harness's descriptors
 # for the datapath and the front ends: nothing named or mounted under /run, gone
 # when it exits); the host namespace is never changed.
@@ -75,14 +78,17 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# hack/ is its own Go module (plotting stays out of the product's graph).
-# Building and running the benchmark must not change the product's module
-# files (a run once added 25 lines to go.sum): checked after the run.
-# -mod=readonly for every go command the run starts, whatever GOFLAGS the
-# caller has (the last -mod wins).
+# The measurer is in the root module, the plotter in hack/ (its own Go
+# module: plotting stays out of the product's graph). Building and running
+# the benchmark must change neither module's files (a run once added 25
+# lines to the root go.sum): checked after the run. -mod=readonly for every
+# go command the run starts, whatever GOFLAGS the caller has (the last -mod
+# wins).
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=readonly"
-modsum=$(cat go.mod go.sum | cksum)
-go build -C hack -o "$tmp/bench" ./bench
+modfiles=(go.mod go.sum hack/go.mod hack/go.sum)
+modsum=$(cat "${modfiles[@]}" | cksum)
+go build -o "$tmp/bench" ./internal/bench
+go build -C hack -o "$tmp/benchplot" ./benchplot
 args=(run -bin bin/proxy-init -ref hack/iptables-reference.sh -out "${BENCH_OUT:-bench}")
 [ -n "${BENCH_QUICK:-}" ] && args+=(-quick)
 # Section 9 is not the Go program's (below); BENCH_SECTIONS=9 alone leaves
@@ -92,9 +98,11 @@ go_sections=$(echo "${BENCH_SECTIONS:-}" | tr , '\n' | grep -vx 9 | paste -sd, |
 if [ -z "${BENCH_SECTIONS:-}" ] || [ -n "$go_sections" ]; then
 	"$tmp/bench" "${args[@]}"
 	echo "bench: wrote ${BENCH_OUT:-bench}/REPORT.md" >&2
+	# The charts the report links, from the charts.json the run wrote.
+	"$tmp/benchplot" -out "${BENCH_OUT:-bench}"
 fi
-if [ "$(cat go.mod go.sum | cksum)" != "$modsum" ]; then
-	echo "bench: the run changed go.mod or go.sum (git diff go.mod go.sum): the benchmark must build from the module files as they are" >&2
+if [ "$(cat "${modfiles[@]}" | cksum)" != "$modsum" ]; then
+	echo "bench: the run changed a module's files (git diff ${modfiles[*]}): the benchmark must build from the module files as they are" >&2
 	exit 1
 fi
 

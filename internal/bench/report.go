@@ -16,7 +16,7 @@ import (
 
 func cmdReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	out := fs.String("out", "bench", "directory holding results.json; REPORT.md and the charts are written there")
+	out := fs.String("out", "bench", "directory holding results.json; REPORT.md and charts.json are written there")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,12 +55,16 @@ const (
 //go:embed report.md.tmpl
 var reportTemplate string
 
-// writeReport computes the view once, draws the charts from it and renders
-// REPORT.md from it through the template.
+// writeReport computes the view once, writes the charts' figures from it
+// (charts.json, for hack/benchplot) and renders REPORT.md from it through
+// the template.
 func writeReport(res *Results, dir string) error {
 	v := newView(res)
-	charts, chartErr := drawCharts(v, dir)
-	v.setCharts(charts, chartErr)
+	charts := chartsOf(v)
+	if err := writeCharts(dir, charts); err != nil {
+		return fmt.Errorf("charts.json: %w", err)
+	}
+	v.setCharts(charts)
 	var b bytes.Buffer
 	if err := renderReport(&b, v); err != nil {
 		return err
@@ -72,7 +76,7 @@ func writeReport(res *Results, dir string) error {
 		return err
 	}
 	logf("wrote %s", path)
-	return chartErr
+	return nil
 }
 
 var blankLines = regexp.MustCompile(`\n{3,}`)

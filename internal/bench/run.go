@@ -160,7 +160,7 @@ func (r *runner) simulate(name string, flags []string) (idiom, plain string, err
 	}
 	stripped := idiomLine.ReplaceAll(out, nil)
 	if bytes.Equal(stripped, out) {
-		return "", "", errors.New("--simulate output has no replace idiom lines to strip; update hack/bench")
+		return "", "", errors.New("--simulate output has no replace idiom lines to strip; update internal/bench")
 	}
 	return idiom, plain, os.WriteFile(plain, stripped, 0o644)
 }

@@ -22,11 +22,11 @@ import (
 // namespace per run), timed from outside, floor subtracted in the report.
 func (r *runner) sectionFresh() error {
 	goFloor := filepath.Join(r.tmp, "gofloor")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", goFloor, "./bench/gofloor")
-	build.Dir = "hack" // its own module; the bench runs from the repository root
+	// The bench runs from the repository root, like make build.
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", goFloor, "./internal/bench/gofloor")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build hack/bench/gofloor: %w: %s", err, out)
+		return fmt.Errorf("build internal/bench/gofloor: %w: %s", err, out)
 	}
 	fast, slow := r.p.FreshRuns, r.p.FreshSlowRuns
 	cmds := []timedCmd{
@@ -35,7 +35,7 @@ func (r *runner) sectionFresh() error {
 		{key: "nft", label: "(b) `nft -f` of the `--simulate` text (with its replace idiom)", argv: []string{"nft", "-f", r.idiomFile}, runs: fast},
 		{key: "nft-plain", label: "(b') `nft -f` of the same text without the idiom lines (plain load)", argv: []string{"nft", "-f", r.plainFile}, runs: fast},
 		{key: "iptables", label: "(c) `hack/iptables-reference.sh " + cmdline(r.base) + "`", argv: append([]string{r.ref}, r.base...), runs: slow},
-		{key: "gofloor", label: "(e) an empty Go program, built like ours (`hack/bench/gofloor`)", argv: []string{goFloor}, runs: fast},
+		{key: "gofloor", label: "(e) an empty Go program, built like ours (`internal/bench/gofloor`)", argv: []string{goFloor}, runs: fast},
 		{key: "sim", label: "(f) `bin/proxy-init --simulate " + cmdline(r.base) + "`: start, parse, plan, render; no netlink", argv: append([]string{r.bin, "--simulate"}, r.base...), runs: fast},
 	}
 	// What runs just before a command matters at this scale (its caches,

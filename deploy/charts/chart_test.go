@@ -1,10 +1,11 @@
-// Package chart tests deploy/charts/linkerd2-cni as Helm renders it: the
-// values of linkerd2's linkerd2-cni chart give the same objects, least
-// privilege in every container, and a ConfigMap entry that
+// Package charts tests linkerd2-cni, the chart in this folder, as Helm
+// renders it: the values of linkerd2's linkerd2-cni chart give the same
+// objects, least privilege in every container, and a ConfigMap entry that
 // proxy-init-cni-install accepts. Helm v4 is run as a program built from
 // the Go module proxy (helm.sh/helm/v4@v4.3.2), so it is no dependency of
-// any module here.
-package chart
+// any module here; the test lives in the root module because it reads the
+// chart's ConfigMap with internal/cniinstall, which hack/ may not import.
+package charts
 
 import (
 	"bytes"
@@ -77,7 +78,7 @@ type rendered struct {
 
 func render(t *testing.T, args ...string) rendered {
 	t.Helper()
-	chart, err := filepath.Abs("../../deploy/charts/linkerd2-cni")
+	chart, err := filepath.Abs("linkerd2-cni")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestDefaults(t *testing.T) {
 // TestUpstreamValues: a values file written for linkerd2's chart, every
 // key set, renders our objects with those values.
 func TestUpstreamValues(t *testing.T) {
-	r := render(t, "-f", "../../deploy/charts/testdata/values-upstream.yaml")
+	r := render(t, "-f", "testdata/values-upstream.yaml")
 	cfg := loadEntry(t, r.cm)
 	want := `{"name":"linkerd-cni","type":"linkerd-cni","log_level":"debug","kubernetes":{"kubeconfig":"/etc/kubernetes/cni/net.d/ZZZ-linkerd-cni-kubeconfig"},` +
 		`"linkerd":{"incoming-proxy-port":4144,"outgoing-proxy-port":4141,"proxy-uid":2103,"proxy-gid":2103,"ports-to-redirect":[80,443],` +

@@ -1,9 +1,13 @@
 // Command bench measures bin/proxy-init against `nft -f` and the iptables-nft
-// reference installer and writes bench/REPORT.md with charts. It is driven by
-// hack/bench.sh (`make bench`); see the report for what each table means.
+// reference installer and writes bench/REPORT.md, bench/results.json and
+// bench/charts.json, the figures of the report's charts, which
+// hack/benchplot draws (gonum/plot stays in the hack/ module). It is driven
+// by hack/bench.sh (`make bench`); see the report for what each table means.
+// It lives in the root module because it runs the product through its
+// internal packages (netns, nfnl, topology, kubefake).
 //
 //	bench run     [flags]          all sections, then the report (needs root)
-//	bench report  -out DIR         the report and charts again from DIR/results.json
+//	bench report  -out DIR         the report and charts.json again from DIR/results.json
 //	bench child                    internal: inside `unshare -n`, run and time one command
 //	bench serve   -port P          internal: accept/write/close loop (datapath server)
 //	bench dial    -addr A:P ...    internal: connect/read/close loop (datapath client)

@@ -2,7 +2,7 @@ package main
 
 // The charts, drawn with gonum.org/v1/plot, each written as PNG (embedded in
 // docs/performance.md and the report) and SVG (linked, for zooming). Everything here
-// turns results into plotters; the drawing is gonum's.
+// turns the figures of charts.json into plotters; the drawing is gonum's.
 
 import (
 	"errors"
@@ -12,7 +12,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -54,47 +53,43 @@ var installerLook = map[string]look{
 	"iptables-stub": {"the same script with iptables-nft stubbed out", red, draw.CrossGlyph{}, true},
 }
 
-// chart is one drawn figure: its key in the report and its file names.
-type chart struct {
-	Key, PNG, SVG, Alt string
-}
-
-// drawCharts draws every chart the results have data for into dir and
-// returns them by key.
-func drawCharts(v *view, dir string) (map[string]chart, error) {
-	out := map[string]chart{}
+// drawCharts draws every chart of f into dir and returns those drawn.
+func drawCharts(f *chartsFile, dir string) ([]chart, error) {
+	var out []chart
 	var errs []error
-	add := func(key, alt string, w, h vg.Length, draw func(draw.Canvas) error) {
-		c := chart{Key: key, PNG: key + ".png", SVG: key + ".svg", Alt: alt}
-		if err := save(dir, c, w, h, draw); err != nil {
-			errs = append(errs, fmt.Errorf("chart %s: %w", key, err))
-			return
+	for _, c := range f.Charts {
+		var w, h vg.Length
+		var drawOn func(draw.Canvas) error
+		switch {
+		case len(c.Fresh) > 0:
+			w, h = 10*vg.Inch, 4.6*vg.Inch
+			drawOn = func(dc draw.Canvas) error { return freshChart(c.Fresh, dc) }
+		case c.Scale != nil:
+			w, h = 8*vg.Inch, 4.8*vg.Inch
+			drawOn = func(dc draw.Canvas) error {
+				p, err := scalePlot(c.Scale)
+				if err != nil {
+					return err
+				}
+				drawLogY(p, dc)
+				return nil
+			}
+		default:
+			w, h = 8*vg.Inch, 4.4*vg.Inch
+			drawOn = func(dc draw.Canvas) error {
+				p, err := datapathPlot(c.Datapath)
+				if err != nil {
+					return err
+				}
+				p.Draw(dc)
+				return nil
+			}
 		}
-		out[key] = c
-	}
-	if f := v.Fresh; f != nil && f.Decomposed {
-		add("fresh", "fresh apply, whole process, split into its parts, next to nft -f and iptables-nft", 10*vg.Inch, 4.6*vg.Inch,
-			func(dc draw.Canvas) error { return freshChart(f, dc) })
-	}
-	for _, s := range v.R.Scale {
-		add("apply-"+s.Axis, "apply time against "+s.Axis+" list size", 8*vg.Inch, 4.8*vg.Inch, func(dc draw.Canvas) error {
-			p, err := scalePlot(s, v.P.IptLimit.Duration)
-			if err != nil {
-				return err
-			}
-			drawLogY(p, dc)
-			return nil
-		})
-	}
-	if len(v.R.Datapath) > 0 {
-		add("datapath", "new connections per second through the inbound redirect", 8*vg.Inch, 4.4*vg.Inch, func(dc draw.Canvas) error {
-			p, err := datapathPlot(v.R.Datapath)
-			if err != nil {
-				return err
-			}
-			p.Draw(dc)
-			return nil
-		})
+		if err := save(dir, c.chart, w, h, drawOn); err != nil {
+			errs = append(errs, fmt.Errorf("chart %s: %w", c.Key, err))
+			continue
+		}
+		out = append(out, c.chart)
 	}
 	return out, errors.Join(errs...)
 }
@@ -195,16 +190,15 @@ type xyErr struct {
 	plotter.YErrors
 }
 
-func (e *xyErr) add(x float64, s *Sample) {
-	m := s.Median()
-	e.XYs = append(e.XYs, plotter.XY{X: x, Y: m})
-	e.YErrors = append(e.YErrors, struct{ Low, High float64 }{m - s.Min(), s.Max() - m})
+func (e *xyErr) add(s spread) {
+	e.XYs = append(e.XYs, plotter.XY{X: s.X, Y: s.Median})
+	e.YErrors = append(e.YErrors, struct{ Low, High float64 }{s.Median - s.Min, s.Max - s.Median})
 }
 
 // scalePlot: apply time against list size, log-log, one line per
 // installer with min-max bars; where iptables-nft was killed at the time
 // limit, a mark at the limit.
-func scalePlot(s Series, limit time.Duration) (*plot.Plot, error) {
+func scalePlot(s *scaleChart) (*plot.Plot, error) {
 	title, xlabel := "Apply time against ignored ports (fresh namespace, IPv4 + IPv6)", "disjoint port intervals per family (32768: every other port)"
 	if s.Axis == "subnets" {
 		title, xlabel = "Apply time against ignored subnets (fresh namespace, IPv4 + IPv6)", "ignored subnets per family"
@@ -212,29 +206,17 @@ func scalePlot(s Series, limit time.Duration) (*plot.Plot, error) {
 	p := newPlot(title, xlabel, "one apply (median; bars: min to max)")
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
 	p.Y.Tick.Marker = msTicks{}
-	var xt plot.ConstantTicks
 	p.Add(plotter.NewGrid())
 
-	killed := plotter.XYs{}
-	for _, key := range []string{"ours", "nft", "iptables", "iptables-stub"} {
+	for _, l := range s.Lines {
+		lk, ok := installerLook[l.Key]
+		if !ok {
+			return nil, fmt.Errorf("no look for installer %q", l.Key)
+		}
 		var e xyErr
-		for _, pt := range s.Points {
-			if pt.X == 0 { // no place on a log axis; the table has it
-				continue
-			}
-			smp := find(pt.Samples, key)
-			switch {
-			case smp == nil:
-			case smp.TimedOut && key == "iptables":
-				killed = append(killed, plotter.XY{X: float64(pt.X), Y: float64(limit.Milliseconds())})
-			case smp.ok():
-				e.add(float64(pt.X), smp)
-			}
+		for _, pt := range l.Points {
+			e.add(pt)
 		}
-		if len(e.XYs) == 0 {
-			continue
-		}
-		lk := installerLook[key]
 		line, points, err := plotter.NewLinePoints(e.XYs)
 		if err != nil {
 			return nil, err
@@ -252,20 +234,23 @@ func scalePlot(s Series, limit time.Duration) (*plot.Plot, error) {
 		p.Add(line, points, bars)
 		p.Legend.Add(lk.label, line, points)
 	}
-	for _, pt := range s.Points {
-		if pt.X > 0 {
-			xt = append(xt, plot.Tick{Value: float64(pt.X), Label: fmt.Sprint(pt.X)})
-		}
+	var xt plot.ConstantTicks
+	for _, x := range s.Sizes {
+		xt = append(xt, plot.Tick{Value: float64(x), Label: fmt.Sprint(x)})
 	}
 	p.X.Tick.Marker = xt
-	if len(killed) > 0 {
+	if len(s.Killed) > 0 {
+		var killed plotter.XYs
+		for _, x := range s.Killed {
+			killed = append(killed, plotter.XY{X: float64(x), Y: s.LimitMS})
+		}
 		mark, err := plotter.NewScatter(killed)
 		if err != nil {
 			return nil, err
 		}
 		mark.Color, mark.Shape, mark.Radius = red, draw.PyramidGlyph{}, vg.Points(4)
 		p.Add(mark)
-		p.Legend.Add(fmt.Sprintf("iptables-nft killed at the %s limit; series stopped", human(Duration{limit})), mark)
+		p.Legend.Add(fmt.Sprintf("iptables-nft killed at the %s limit; series stopped", s.Limit), mark)
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Legend.XOffs, p.Legend.YOffs = vg.Points(6), -vg.Points(6)
@@ -274,7 +259,7 @@ func scalePlot(s Series, limit time.Duration) (*plot.Plot, error) {
 
 // datapathPlot: connection rate per configuration, bars at the median with
 // min-max whiskers.
-func datapathPlot(rates []Rate) (*plot.Plot, error) {
+func datapathPlot(rates []rateBar) (*plot.Plot, error) {
 	p := newPlot("New connections through the inbound redirect", "", "connections per second (median; bars: min to max)")
 	p.Y.Min = 0
 	names := map[string]string{
@@ -292,20 +277,20 @@ func datapathPlot(rates []Rate) (*plot.Plot, error) {
 			name = r.Key
 		}
 		labels = append(labels, name)
-		if len(r.PerSec) == 0 {
+		if r.Runs == 0 {
 			continue
 		}
-		m := median(r.PerSec)
+		m := r.Median
 		b, err := plotter.NewBarChart(plotter.Values{m}, vg.Points(40))
 		if err != nil {
 			return nil, err
 		}
 		b.XMin, b.Color, b.LineStyle.Width = float64(i), colors[r.Key], 0
 		p.Add(b)
-		e.add(float64(i), &Sample{MS: r.PerSec})
+		e.add(spread{X: float64(i), Median: m, Min: r.Min, Max: r.Max})
 		// Half-way up the bar, clear of the whisker at its top.
 		tags.XYs = append(tags.XYs, plotter.XY{X: float64(i), Y: m / 2})
-		tags.Labels = append(tags.Labels, fmt.Sprintf("%.0f/s", m))
+		tags.Labels = append(tags.Labels, r.Text)
 		light = append(light, r.Key != "none" && colors[r.Key] != blue && colors[r.Key] != red)
 	}
 	if len(e.XYs) > 0 {
@@ -334,7 +319,7 @@ func datapathPlot(rates []Rate) (*plot.Plot, error) {
 // freshChart: the fresh apply as stacked bars, ours split into its parts,
 // beside nft -f and iptables-nft; two panels, the left one zoomed to ours
 // and nft's plain load, because iptables-nft's bar is ten times taller.
-func freshChart(f *freshView, dc draw.Canvas) error {
+func freshChart(bars []freshBar, dc draw.Canvas) error {
 	parts := []struct {
 		look
 		of func(b freshBar) float64
@@ -385,7 +370,7 @@ func freshChart(f *freshView, dc draw.Canvas) error {
 		var tags plotter.XYLabels
 		for i, b := range bars {
 			tags.XYs = append(tags.XYs, plotter.XY{X: float64(i), Y: b.Total})
-			tags.Labels = append(tags.Labels, fmt.Sprintf("%s ms", ms(b.Total)))
+			tags.Labels = append(tags.Labels, b.Text)
 		}
 		l, err := plotter.NewLabels(tags)
 		if err != nil {
@@ -399,17 +384,20 @@ func freshChart(f *freshView, dc draw.Canvas) error {
 		p.NominalX(names...)
 		return p, nil
 	}
-	zoom, err := panel("Ours and nft's plain load, zoomed", f.Bars[:2], false)
+	if len(bars) < 3 {
+		return fmt.Errorf("%d bars; want ours, nft's plain load and at least one more", len(bars))
+	}
+	zoom, err := panel("Ours and nft's plain load, zoomed", bars[:2], false)
 	if err != nil {
 		return err
 	}
-	all, err := panel(fmt.Sprintf("All %d, one scale", len(f.Bars)), f.Bars, true)
+	all, err := panel(fmt.Sprintf("All %d, one scale", len(bars)), bars, true)
 	if err != nil {
 		return err
 	}
 	// Room above the tallest bar for its label and for the legend.
-	zoom.Y.Max = 1.15 * math.Max(f.Bars[0].Total, f.Bars[1].Total)
-	all.Y.Max = 1.1 * f.Bars[len(f.Bars)-1].Total
+	zoom.Y.Max = 1.15 * math.Max(bars[0].Total, bars[1].Total)
+	all.Y.Max = 1.1 * bars[len(bars)-1].Total
 	all.Legend.Top, all.Legend.Left = true, true
 	all.Legend.XOffs, all.Legend.YOffs = vg.Points(4), -vg.Points(2)
 	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Points(18), PadTop: vg.Points(22), PadLeft: vg.Points(4), PadRight: vg.Points(6), PadBottom: vg.Points(4)}

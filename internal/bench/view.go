@@ -33,8 +33,6 @@ type view struct {
 	ExecFloor float64
 	// PlanAndBuild at the worst port case, for "where the time goes".
 	WorstBuild *goBenchRow
-	Charts     map[string]chart
-	ChartErr   error
 }
 
 // goals are the thresholds, for the template.
@@ -66,18 +64,21 @@ func newView(res *Results) *view {
 	return v
 }
 
-func (v *view) setCharts(c map[string]chart, err error) {
-	v.Charts, v.ChartErr = c, err
-	for i := range v.Scale {
-		if ch, ok := c["apply-"+v.Scale[i].Axis]; ok {
-			v.Scale[i].Chart = &ch
+// setCharts links each section to its chart; hack/benchplot draws them.
+func (v *view) setCharts(charts []chartData) {
+	for i := range charts {
+		ch := &charts[i].chart
+		switch {
+		case ch.Key == "fresh" && v.Fresh != nil:
+			v.Fresh.Chart = ch
+		case ch.Key == "datapath" && v.Datapath != nil:
+			v.Datapath.Chart = ch
 		}
-	}
-	if ch, ok := c["fresh"]; ok && v.Fresh != nil {
-		v.Fresh.Chart = &ch
-	}
-	if ch, ok := c["datapath"]; ok && v.Datapath != nil {
-		v.Datapath.Chart = &ch
+		for j := range v.Scale {
+			if ch.Key == "apply-"+v.Scale[j].Axis {
+				v.Scale[j].Chart = ch
+			}
+		}
 	}
 }
 
