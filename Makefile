@@ -34,9 +34,10 @@ image: build
 	./deploy/image.sh bin $(IMAGE)
 
 # Every test: go vet and staticcheck, unit tests, kernel tests in throwaway
-# namespaces (root), the integration matrix, the shared-client tests under
-# -race, a short run of each fuzz target, and the hack/ module (benchmark
-# tools), and the real-cluster scenarios (e2e).
+# namespaces (root), the integration matrix, the Helm chart (deploy/charts)
+# and the benchmark harness's report (internal/bench), the shared-client
+# tests under -race, a short run of each fuzz target, the hack/ module (the
+# chart plotter, the scripts' checks), and the real-cluster scenarios (e2e).
 test: deps-test deps-e2e build image portable lint unit race fuzz hack e2e
 
 # What a target needs from Debian, installed only when missing (apt-get, as
@@ -80,9 +81,12 @@ fuzz:
 	done
 
 # hack/ is its own Go module, so that the plotting library the benchmark
-# charts use never enters the graph of a user who imports nat; `./...` at the
-# root does not reach it, so it is tested here (and linted by lint), or it
-# would rot.
+# charts use (hack/benchplot) never enters the graph of a user who imports
+# nat; `./...` at the root does not reach it, so it is tested here (and
+# linted by lint), or it would rot. What needs the product's internal
+# packages lives in the root module and runs in unit: the benchmark
+# harness (internal/bench) and the chart test (deploy/charts), so neither
+# runs twice.
 hack:
 	cd hack && $(GO) test -count=1 ./...
 
@@ -109,6 +113,9 @@ demo: build
 integration:
 	$(GO) test -count=1 -v -run 'TestMatrix' ./internal/harness/
 
+# The benchmarks (docs/performance.md): hack/bench.sh builds the measurer,
+# internal/bench, and the chart plotter, hack/benchplot, and writes
+# bench/REPORT.md, results.json, charts.json and the charts.
 bench: deps-bench build
 	./hack/bench.sh
 

@@ -11,7 +11,7 @@ type Bench struct {
 // BenchConfigs are the configurations of the Go benchmarks (nat and
 // nat/kernel); `make bench` (hack/bench.sh) runs
 // them and puts the figures in bench/REPORT.md. The names are part of that
-// report: keep them in step with hack/bench.
+// report: keep them in step with internal/bench.
 //
 //	default       the seed's defaults plus --inbound-ports-to-ignore 4190,4191, dual stack
 //	ports65536    every other port ignored (1,3,...,65535): 32768 disjoint intervals,

@@ -9,7 +9,7 @@
 // The namespaces are nat/nattest's (internal/netns.New underneath, the one
 // namespace lifecycle): held by a file descriptor only, nothing named or
 // mounted, so closing the descriptors (t.Cleanup, or Close for a topology
-// made by Create outside a test, as hack/bench does) frees them, and a test
+// made by Create outside a test, as internal/bench does) frees them, and a test
 // process that dies before its cleanups (say after `go test -timeout`)
 // leaves nothing behind to sweep. Other processes reach a namespace through
 // Path, /proc/<our pid>/fd/<fd>: `nsenter --net=PATH` (Command, Run),
