@@ -20,10 +20,7 @@ var update = flag.Bool("update", false, "rewrite testdata/charts.json from the s
 // testdata file is what hack/benchplot's test draws, so a change to the
 // handoff shows here first (go test -update rewrites it) and then there.
 func TestChartsFile(t *testing.T) {
-	dir := t.TempDir()
-	if err := writeReport(synthetic(), dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := written(t, synthetic())
 	got, err := os.ReadFile(filepath.Join(dir, "charts.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -119,11 +116,7 @@ func rounded(v any) any {
 func TestChartsFileOfASection(t *testing.T) {
 	r := synthetic()
 	r.Fresh, r.FreshBlocks, r.Scale, r.Datapath = nil, nil, nil, nil
-	dir := t.TempDir()
-	if err := writeReport(r, dir); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(filepath.Join(dir, "charts.json"))
+	got, err := os.ReadFile(filepath.Join(written(t, r), "charts.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,15 +118,21 @@ func TestReport(t *testing.T) {
 	}
 }
 
-// renderChecked writes r's report and returns its text, failing on a
-// template value that was missing.
-func renderChecked(t *testing.T, r *Results) string {
+// written is a directory holding what writeReport writes for r.
+func written(t *testing.T, r *Results) string {
 	t.Helper()
 	dir := t.TempDir()
 	if err := writeReport(r, dir); err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "REPORT.md"))
+	return dir
+}
+
+// renderChecked writes r's report and returns its text, failing on a
+// template value that was missing.
+func renderChecked(t *testing.T, r *Results) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(written(t, r), "REPORT.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
