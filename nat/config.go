@@ -73,9 +73,9 @@ const (
 	FieldInboundSubnetsToIgnore               // Config.InboundSubnetsToIgnore
 	FieldOutboundSubnetsToIgnore              // Config.OutboundSubnetsToIgnore
 	FieldRuleset                              // a Ruleset given to an engine (Ruleset.Validate)
-	FieldNetNS                                // nat/pod: the namespace to program (Request.NetNS)
+	FieldNetNS                                // nat/pod: the namespace to program (pod.AtPath)
 	FieldSimulate                             // nat/pod: a dry run (Request.Simulate)
-	FieldCloseWaitSecs                        // nat/pod: the close-wait timeout (Request.CloseWaitSecs)
+	FieldCloseWaitSecs                        // nat/pod: the close-wait timeout (ApplyOptions.CloseWaitSecs)
 )
 
 var fieldNames = [...]string{"setting", "InboundProxyPort", "OutboundProxyPort", "ProxyUID", "ProxyGID",
@@ -129,7 +129,7 @@ func (c Config) Validate() error {
 	// InboundProxyPort == OutboundProxyPort is accepted, as upstream accepts
 	// it (its own integration tests run -p 8080 -o 8080): a proxy on one
 	// port tells the directions apart by the original destination, and its
-	// own uid is never redirected. pod.Run warns about it.
+	// own uid is never redirected. nat/pod warns about it.
 	if c.ProxyUID > maxID {
 		return &ConfigError{Field: FieldProxyUID, Value: fmt.Sprint(c.ProxyUID), Reason: fmt.Sprintf("must be at most %d", maxID)}
 	}

@@ -1,8 +1,8 @@
 // Package cni is the logic of the proxy-init CNI plugin, a drop-in for
 // linkerd-cni's binary: it decodes the plugin's network configuration (the
 // same keys as upstream's), decides from the Kubernetes API whether and how
-// a pod is meshed, and hands the result to nat/pod.Run, the one pod-setup
-// entry point. cmd/proxy-init-cni only wires it to the CNI skeleton.
+// a pod is meshed, and hands the result to nat/pod, the one pod-setup
+// sequence. cmd/proxy-init-cni only wires it to the CNI skeleton.
 package cni
 
 import (
