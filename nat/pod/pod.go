@@ -7,13 +7,13 @@
 // *nat.Fake (OnEngine). Verify, Check, Inspect, Show and Remove act on the
 // same targets; Simulate plans and touches nothing.
 //
-// Each operation plans the configuration first, so that a bad one is
-// refused (*nat.ConfigError) before anything touches the kernel; falls back
-// to IPv4 on a kernel without IPv6; warns about legacy iptables NAT rules
-// that share our hooks; writes in one transaction, so that a kernel error
-// (*nat.KernelError) leaves the rules as they were; and writes the conntrack
-// close-wait sysctl in the order that keeps a failure from leaving half a
-// change.
+// An operation that takes a configuration plans it first, so that a bad
+// one is refused (*nat.ConfigError) before anything touches the kernel, and
+// falls back to IPv4 on a kernel without IPv6. Apply (and Inspect) warn
+// about legacy iptables NAT rules that share our hooks; Apply writes in one
+// transaction, so that a kernel error (*nat.KernelError) leaves the rules as they were, and
+// writes the conntrack close-wait sysctl in the order that keeps a failure
+// from leaving half a change. On error, an operation's result is nil.
 package pod
 
 import (

@@ -14,12 +14,13 @@ import (
 // another, which needs CAP_SYS_ADMIN (setns) besides CAP_NET_ADMIN; OnEngine
 // names an engine instead of the kernel.
 type Target struct {
+	// Logger receives one line per decision; nil discards them.
+	Logger *slog.Logger
+
 	where  where
 	path   string
 	file   *os.File
 	engine nat.Engine
-	// Logger receives one line per decision; nil discards them.
-	Logger *slog.Logger
 }
 
 type where int
