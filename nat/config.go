@@ -74,13 +74,12 @@ const (
 	FieldOutboundSubnetsToIgnore              // Config.OutboundSubnetsToIgnore
 	FieldRuleset                              // a Ruleset given to an engine (Ruleset.Validate)
 	FieldNetNS                                // nat/pod: the namespace to program (pod.AtPath)
-	FieldSimulate                             // nat/pod: a dry run (Request.Simulate)
 	FieldCloseWaitSecs                        // nat/pod: the close-wait timeout (ApplyOptions.CloseWaitSecs)
 )
 
 var fieldNames = [...]string{"setting", "InboundProxyPort", "OutboundProxyPort", "ProxyUID", "ProxyGID",
 	"PortsToRedirect", "InboundPortsToIgnore", "OutboundPortsToIgnore", "InboundSubnetsToIgnore",
-	"OutboundSubnetsToIgnore", "ruleset", "NetNS", "Simulate", "CloseWaitSecs"}
+	"OutboundSubnetsToIgnore", "ruleset", "NetNS", "CloseWaitSecs"}
 
 // String is the Go name of the field, for a program that has no words of
 // its own for it.

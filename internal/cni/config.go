@@ -109,7 +109,6 @@ var keyOf = map[nat.Field]string{
 	nat.FieldOutboundPortsToIgnore:   "linkerd.outbound-ports-to-ignore",
 	nat.FieldInboundSubnetsToIgnore:  "linkerd.subnets-to-ignore",
 	nat.FieldOutboundSubnetsToIgnore: "linkerd.outbound-subnets-to-ignore",
-	nat.FieldSimulate:                "linkerd.simulate",
 }
 
 // Decode reads the network configuration. Undecodable JSON is a CNI error 6;
