@@ -138,6 +138,19 @@ func TestOperationsOnTheFake(t *testing.T) {
 		}
 	})
 
+	t.Run("close-wait: refused before any write on an engine that is not a nat.Host", func(t *testing.T) {
+		f := nat.NewFake()
+		engineOnly := struct{ nat.Engine }{f} // hides the Fake's nat.Host methods
+		_, err := pod.Apply(ctx, pod.OnEngine(engineOnly), cfg, pod.ApplyOptions{CloseWaitSecs: 7})
+		var ce *nat.ConfigError
+		if !errors.As(err, &ce) || ce.Field != nat.FieldCloseWaitSecs || f.Writes != 0 {
+			t.Fatalf("err %v, writes %d; want a configuration error of FieldCloseWaitSecs and no write", err, f.Writes)
+		}
+		if _, err := pod.Apply(ctx, pod.OnEngine(engineOnly), cfg, pod.ApplyOptions{}); err != nil || f.Writes != 1 {
+			t.Fatalf("without close-wait: %v, writes %d", err, f.Writes)
+		}
+	})
+
 	t.Run("verify, show, remove", func(t *testing.T) {
 		f := nat.NewFake()
 		tg := pod.OnEngine(f)
