@@ -73,14 +73,13 @@ const (
 	FieldInboundSubnetsToIgnore               // Config.InboundSubnetsToIgnore
 	FieldOutboundSubnetsToIgnore              // Config.OutboundSubnetsToIgnore
 	FieldRuleset                              // a Ruleset given to an engine (Ruleset.Validate)
-	FieldNetNS                                // nat/pod: the namespace to program (Request.NetNS)
-	FieldSimulate                             // nat/pod: a dry run (Request.Simulate)
-	FieldCloseWaitSecs                        // nat/pod: the close-wait timeout (Request.CloseWaitSecs)
+	FieldNetNS                                // nat/pod: the namespace to program (pod.AtPath)
+	FieldCloseWaitSecs                        // nat/pod: the close-wait timeout (ApplyOptions.CloseWaitSecs)
 )
 
 var fieldNames = [...]string{"setting", "InboundProxyPort", "OutboundProxyPort", "ProxyUID", "ProxyGID",
 	"PortsToRedirect", "InboundPortsToIgnore", "OutboundPortsToIgnore", "InboundSubnetsToIgnore",
-	"OutboundSubnetsToIgnore", "ruleset", "NetNS", "Simulate", "CloseWaitSecs"}
+	"OutboundSubnetsToIgnore", "ruleset", "NetNS", "CloseWaitSecs"}
 
 // String is the Go name of the field, for a program that has no words of
 // its own for it.
@@ -129,7 +128,7 @@ func (c Config) Validate() error {
 	// InboundProxyPort == OutboundProxyPort is accepted, as upstream accepts
 	// it (its own integration tests run -p 8080 -o 8080): a proxy on one
 	// port tells the directions apart by the original destination, and its
-	// own uid is never redirected. pod.Run warns about it.
+	// own uid is never redirected. nat/pod warns about it.
 	if c.ProxyUID > maxID {
 		return &ConfigError{Field: FieldProxyUID, Value: fmt.Sprint(c.ProxyUID), Reason: fmt.Sprintf("must be at most %d", maxID)}
 	}

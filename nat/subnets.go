@@ -9,7 +9,7 @@ import (
 
 // ParsePrefix parses a CIDR or a bare address (taken as a host route). A CIDR
 // with host bits set ("10.1.2.3/16") is returned as written: upstream
-// accepts it and iptables masks it, so the plan masks it too, and pod.Run
+// accepts it and iptables masks it, so the plan masks it too, and nat/pod
 // warns (WarnSubnetHostBits), since it often means another prefix length.
 func ParsePrefix(s string) (netip.Prefix, error) {
 	if s == "" {

@@ -91,6 +91,10 @@ func TestBadInputIsRefusedWithoutTouchingTheKernel(t *testing.T) {
 		{name: "bool flag with a word", args: []string{"--ipv6=maybe"}, flag: "--ipv6", value: `"maybe"`, code: 2},
 		{name: "negative close-wait timeout", args: []string{"--timeout-close-wait-secs=-1"}, flag: "--timeout-close-wait-secs", value: `"-1"`, code: 2},
 		{name: "unknown log level", args: []string{"--log-level", "loud"}, flag: "--log-level", value: `"loud"`, code: 2},
+		// --simulate where it would not be a dry run: remove would remove.
+		{name: "remove with simulate", args: []string{"remove", "--simulate"}, flag: "--simulate", value: `"remove"`, code: 2},
+		{name: "verify with simulate", args: []string{"verify", "--simulate"}, flag: "--simulate", value: `"verify"`, code: 2},
+		{name: "show with simulate", args: []string{"show", "--simulate"}, flag: "--simulate", value: `"show"`, code: 2},
 		// The namespace and the system.
 		{name: "netns does not exist", args: []string{"--netns", "/nonexistent/netns"}, flag: "--netns", value: `"/nonexistent/netns"`, code: 2},
 		{name: "netns is a directory", args: []string{"--netns", "/tmp"}, flag: "--netns", value: `"/tmp"`, code: 2},

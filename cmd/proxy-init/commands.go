@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
 	"strings"
-
-	"github.com/proxy-init/netlink-native/nat/pod"
 )
 
 // command is one word of the command line and what it runs.
@@ -19,19 +16,19 @@ type command struct {
 // commands is the dispatch table. Keep it in alphabetical order, one entry
 // per line: commands added on different branches then land on different
 // lines and merge cleanly. A command that changes or reads the namespace
-// goes through pod.Run (see podCommand); it never sequences the engine.
+// goes through nat/pod (see pod.go); it never sequences the engine.
 // (Filled in init because help lists the table it is part of.)
 var commands []command
 
 func init() {
 	commands = []command{
-		{"apply", "(default) install the rules, replacing ours if they differ", podCommand(pod.Apply)},
+		{"apply", "(default) install the rules, replacing ours if they differ", runApply},
 		{"explain", "say why one connection is (not) redirected: --inbound|--outbound --to ADDR:PORT", runExplain},
 		{"help", "print this help", runHelp},
-		{"remove", "delete our tables (and nothing else)", podCommand(pod.Remove)},
+		{"remove", "delete our tables (and nothing else)", runRemove},
 		{"show", "print the live rules of our tables with their counters (--format mermaid|dot: draw them)", runShow},
 		{"validate", "check that outbound TCP is redirected (its own flags: proxy-init validate --help)", validateNotFirst},
-		{"verify", "exit 0 if the live rules equal the configuration, 3 with a diff if not", podCommand(pod.Verify)},
+		{"verify", "exit 0 if the live rules equal the configuration, 3 with a diff if not", runVerify},
 		{"version", "print the version (also --version)", runVersion},
 	}
 }
@@ -51,42 +48,6 @@ func commandNames() []string {
 		names[i] = c.name
 	}
 	return names
-}
-
-// podCommand runs op through pod.Run and prints its report.
-func podCommand(op pod.Op) func(*env) int {
-	return func(e *env) int {
-		cfg, err := e.o.toConfig()
-		if err != nil {
-			return e.fail(err)
-		}
-		noteIgnoredFlags(e.fs, e.log)
-		rep, err := pod.Run(context.Background(), pod.Request{
-			Op:            op,
-			Config:        cfg,
-			NetNS:         e.o.netns,
-			CloseWaitSecs: e.o.closeWait,
-			Simulate:      e.o.simulate,
-			Logger:        e.log,
-		})
-		if err != nil {
-			return e.fail(err)
-		}
-		switch {
-		case e.o.simulate:
-			fmt.Fprint(e.stdout, rep.Plan.Render())
-		case op == pod.Show && len(rep.Live.Tables) == 0:
-			// An empty listing would look like a failure to read. A
-			// warning, so that --log-level warn still says it.
-			e.log.Warn("no proxy_init tables in this namespace: nothing is installed")
-		case op == pod.Show:
-			fmt.Fprint(e.stdout, rep.Live.Listing(true))
-		case op == pod.Verify && rep.Diff != "":
-			fmt.Fprintf(e.stdout, "live rules differ from the configuration (- configured, + live):\n%s", rep.Diff)
-			return exitMismatch
-		}
-		return exitOK
-	}
 }
 
 func runHelp(e *env) int {

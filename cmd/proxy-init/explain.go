@@ -141,46 +141,34 @@ func (v *viewOptions) check(cmd string) error {
 // (with --simulate, of the flags' plan, touching nothing).
 func runShow(e *env) int {
 	if f := e.view.format; f == "" || f == "nft" {
-		return podCommand(pod.Show)(e)
+		return showListing(e)
 	}
 	return runView("show", e)
 }
 
 func runExplain(e *env) int { return runView("explain", e) }
 
-// runView runs explain, or show with a diagram format: one pod.Run that
-// reads the live rules (or, with --simulate, plans the flags and touches
-// nothing), then the pure evaluation and rendering.
+// runView runs explain, or show with a diagram format: one nat/pod
+// operation that reads the live rules (or, with --simulate, plans the flags
+// and touches nothing), then the pure evaluation and rendering.
 func runView(cmd string, e *env) int {
 	v := e.view
 	if err := v.check(cmd); err != nil {
 		return e.fail(err)
 	}
-	var flow explain.Flow
+	var flow *explain.Flow
 	if cmd == "explain" {
-		var err error
-		if flow, err = v.flow(); err != nil {
+		f, err := v.flow()
+		if err != nil {
 			return e.fail(err)
 		}
+		flow = &f
 	}
-	cfg, err := e.o.toConfig()
+	cfg, err := podConfig(e, cmd, true)
 	if err != nil {
 		return e.fail(err)
 	}
-	noteIgnoredFlags(e.fs, e.log)
-	req := pod.Request{Op: pod.Show, Config: cfg, NetNS: e.o.netns, Logger: e.log}
-	switch {
-	case e.o.simulate:
-		// The plan of the flags, as apply --simulate computes it.
-		req.Op, req.Simulate = pod.Apply, true
-	case cmd == "explain":
-		// The live rules, and the route of an outbound flow without --oif.
-		req.Op = pod.Inspect
-	}
-	if cmd == "explain" {
-		req.Flow = &flow
-	}
-	rep, err := pod.Run(context.Background(), req)
+	r, err := readView(e, cfg, flow)
 	var fe *explain.FlowError
 	if errors.As(err, &fe) {
 		return e.fail(&nat.ConfigError{Name: "--to", Value: v.to, Reason: fe.Error(), Err: err})
@@ -188,25 +176,20 @@ func runView(cmd string, e *env) int {
 	if err != nil {
 		return e.fail(err)
 	}
-	rules, source := rep.Live, "live"
-	if e.o.simulate {
-		rules, source = rep.Plan, "plan"
-	}
 	if cmd == "show" {
-		fmt.Fprint(e.stdout, draw(rules, nil, v.format))
+		fmt.Fprint(e.stdout, draw(r.rules, nil, v.format))
 		return exitOK
 	}
-	tr := rep.Trace
 	if v.format != "" {
-		fmt.Fprint(e.stdout, draw(rules, tr, v.format))
+		fmt.Fprint(e.stdout, draw(r.rules, r.trace, v.format))
 		return exitOK
 	}
 	var warnings []string
-	for _, w := range rep.Warnings {
+	for _, w := range r.warnings {
 		warnings = append(warnings, w.Message)
 	}
 	if v.output == "json" {
-		out := explainJSON{Trace: tr, Source: source, Diff: rep.Diff, Warnings: warnings}
+		out := explainJSON{Trace: r.trace, Source: r.source, Diff: r.diff, Warnings: warnings}
 		b, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
 			return e.fail(fmt.Errorf("encode the explanation: %w", err))
@@ -214,8 +197,46 @@ func runView(cmd string, e *env) int {
 		fmt.Fprintf(e.stdout, "%s\n", b)
 		return exitOK
 	}
-	writeExplanation(e.stdout, flow, tr, source, rep.Diff, warnings)
+	writeExplanation(e.stdout, *flow, r.trace, r.source, r.diff, warnings)
 	return exitOK
+}
+
+// view is what explain and show's diagrams draw from.
+type view struct {
+	rules  *nat.Ruleset
+	source string // "live" or "plan" (--simulate)
+	// explain only: the flow's trace, how the live rules differ from the
+	// flags' plan, and the warnings to print.
+	trace    *explain.Trace
+	diff     string
+	warnings []pod.Warning
+}
+
+// readView reads the rules to draw or explain flow over (nil: draw only):
+// with --simulate the flags' plan, as apply --simulate computes it;
+// otherwise the live rules, with for explain the route of an outbound flow
+// without --oif.
+func readView(e *env, cfg nat.Config, flow *explain.Flow) (*view, error) {
+	if e.o.simulate {
+		res, err := pod.Simulate(cfg, e.log)
+		if err != nil {
+			return nil, err
+		}
+		r := &view{rules: res.Plan, source: "plan", warnings: res.Warnings}
+		if flow != nil {
+			r.trace, err = explain.Explain(res.Plan, *flow)
+		}
+		return r, err
+	}
+	if flow == nil {
+		live, err := pod.Show(context.Background(), e.target())
+		return &view{rules: live, source: "live"}, err
+	}
+	res, err := pod.Inspect(context.Background(), e.target(), cfg, flow)
+	if err != nil {
+		return nil, err
+	}
+	return &view{rules: res.Live, source: "live", trace: res.Trace, diff: res.Changes.String(), warnings: res.Warnings}, nil
 }
 
 // explainJSON is explain's --output json: the trace's keys (verdict, port,

@@ -193,6 +193,5 @@ var flagName = map[nat.Field]string{
 	nat.FieldInboundSubnetsToIgnore:  "--subnets-to-ignore",
 	nat.FieldOutboundSubnetsToIgnore: "--outbound-subnets-to-ignore",
 	nat.FieldNetNS:                   "--netns",
-	nat.FieldSimulate:                "--simulate",
 	nat.FieldCloseWaitSecs:           "--timeout-close-wait-secs",
 }

@@ -83,7 +83,7 @@ func validatePod(t *testing.T, cfg *nat.Config) func(args ...string) *exec.Cmd {
 	t.Helper()
 	tp := topology.New(t)
 	if cfg != nil {
-		if _, err := pod.Run(context.Background(), pod.Request{Op: pod.Apply, Config: *cfg, NetNS: tp.PodPath()}); err != nil {
+		if _, err := pod.Apply(context.Background(), pod.AtPath(tp.PodPath()), *cfg, pod.ApplyOptions{}); err != nil {
 			t.Fatalf("install rules: %v", err)
 		}
 	}
@@ -155,7 +155,7 @@ func TestValidateNotRedirected(t *testing.T) {
 	}
 	// The same rules do redirect another uid: the exemption is what failed.
 	tp := topology.New(t)
-	if _, err := pod.Run(context.Background(), pod.Request{Op: pod.Apply, Config: exemptUID, NetNS: tp.PodPath()}); err != nil {
+	if _, err := pod.Apply(context.Background(), pod.AtPath(tp.PodPath()), exemptUID, pod.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if r := runCmd(t, exec.Command("nsenter", "--net="+tp.PodPath(), binary, "validate", "--connect-addr", connect4)); r.code != 0 {

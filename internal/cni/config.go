@@ -1,8 +1,8 @@
 // Package cni is the logic of the proxy-init CNI plugin, a drop-in for
 // linkerd-cni's binary: it decodes the plugin's network configuration (the
 // same keys as upstream's), decides from the Kubernetes API whether and how
-// a pod is meshed, and hands the result to nat/pod.Run, the one pod-setup
-// entry point. cmd/proxy-init-cni only wires it to the CNI skeleton.
+// a pod is meshed, and hands the result to nat/pod, the one pod-setup
+// sequence. cmd/proxy-init-cni only wires it to the CNI skeleton.
 package cni
 
 import (
@@ -109,7 +109,6 @@ var keyOf = map[nat.Field]string{
 	nat.FieldOutboundPortsToIgnore:   "linkerd.outbound-ports-to-ignore",
 	nat.FieldInboundSubnetsToIgnore:  "linkerd.subnets-to-ignore",
 	nat.FieldOutboundSubnetsToIgnore: "linkerd.outbound-subnets-to-ignore",
-	nat.FieldSimulate:                "linkerd.simulate",
 }
 
 // Decode reads the network configuration. Undecodable JSON is a CNI error 6;

@@ -168,7 +168,7 @@ func TestDecodeBadValues(t *testing.T) {
 
 // TestDecodeAcceptsWhatUpstreamAccepts: values proxy-init's flags accept
 // because upstream does (see nat's parity rules) are accepted here too; nat
-// and pod.Run warn about the surprising ones.
+// and nat/pod warn about the surprising ones.
 func TestDecodeAcceptsWhatUpstreamAccepts(t *testing.T) {
 	s, err := Decode([]byte(`{"cniVersion":"1.0.0","name":"n","type":"t","linkerd":{"incoming-proxy-port":8080,"outgoing-proxy-port":8080,
 		"proxy-uid":-2,"ports-to-redirect":[0],"inbound-ports-to-ignore":["4190","","4191,"],"subnets-to-ignore":["10.1.2.3/16"]}}`))

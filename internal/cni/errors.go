@@ -69,7 +69,7 @@ func isX509(err error) bool {
 	return errors.As(err, &ua) || errors.As(err, &ci) || errors.As(err, &he)
 }
 
-// runError classifies an error of pod.Run: the namespace is CNI_NETNS (4),
+// runError classifies an error of nat/pod: the namespace is CNI_NETNS (4),
 // configuration errors name their key or annotation (7), kernel refusals are
 // CodeKernel.
 func runError(err error, d *Decision) error {

@@ -32,9 +32,9 @@ type Plugin struct {
 	Engine nat.Engine
 }
 
-// openNetNS opens CNI_NETNS for pod.Run: checked to be a pod's namespace
-// and handed to Run as a file, so that what was checked is what is
-// programmed. With an Engine it opens nothing (nil, nil).
+// openNetNS opens CNI_NETNS for nat/pod: checked to be a pod's namespace
+// and handed over as a file (pod.AtFile), so that what was checked is what
+// is programmed. With an Engine it opens nothing (nil, nil).
 func (p *Plugin) openNetNS(path string) (*os.File, error) {
 	if p.Engine != nil {
 		return nil, nil
@@ -42,19 +42,10 @@ func (p *Plugin) openNetNS(path string) (*os.File, error) {
 	return openPodNetNS(path)
 }
 
-// run is pod.Run in the namespace f (or on the Engine); the error is already
-// a CNI error.
-func (p *Plugin) run(f *os.File, req pod.Request, d *Decision) (*pod.Report, error) {
-	if p.Engine != nil {
-		req.Engine = p.Engine
-	} else {
-		req.NetNSFile = f
-	}
-	rep, err := pod.Run(context.Background(), req)
-	if err != nil {
-		return rep, runError(err, d)
-	}
-	return rep, nil
+// target is the namespace f that openNetNS opened, or the Engine, logging
+// to log.
+func (p *Plugin) target(f *os.File, log *slog.Logger) pod.Target {
+	return podTarget(Target{Engine: p.Engine}, f, log)
 }
 
 func (p *Plugin) api(s *Settings) (API, error) {
@@ -127,7 +118,7 @@ func (p *Plugin) Add(args *skel.CmdArgs) (types.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := Program(context.Background(), api, inv.ref, inv.s, Target{NetNS: args.Netns, Engine: p.Engine}, inv.log); err != nil {
+	if _, err := Program(context.Background(), api, inv.ref, inv.s, Target{NetNS: args.Netns, Engine: p.Engine}, inv.log); err != nil {
 		return nil, err
 	}
 	return passThrough(inv.s)
@@ -172,9 +163,11 @@ func (p *Plugin) Del(args *skel.CmdArgs) error {
 		return nil
 	}
 	defer f.Close()
-	// Remove reads no configuration, but Run validates one.
-	_, err = p.run(f, pod.Request{Op: pod.Remove, Config: nat.DefaultConfig(), Logger: log}, nil)
-	return err
+	// Remove reads no configuration: a pod can always be torn down.
+	if _, err := pod.Remove(context.Background(), p.target(f, log)); err != nil {
+		return runError(err, nil)
+	}
+	return nil
 }
 
 // Check compares the live rules of a meshed pod with its configuration, read
@@ -199,12 +192,12 @@ func (p *Plugin) Check(args *skel.CmdArgs) error {
 		return netnsError(err)
 	}
 	defer f.Close()
-	rep, err := p.run(f, pod.Request{Op: pod.Verify, Config: d.Config, Logger: inv.log}, d)
+	res, err := pod.Verify(context.Background(), p.target(f, inv.log), d.Config)
 	if err != nil {
-		return err
+		return runError(err, d)
 	}
-	if rep.Diff != "" {
-		return types.NewError(CodeMismatch, "the pod's live rules differ from its configuration (- configured, + live)", rep.Diff)
+	if diff := res.Changes.String(); diff != "" {
+		return types.NewError(CodeMismatch, "the pod's live rules differ from its configuration (- configured, + live)", diff)
 	}
 	return nil
 }

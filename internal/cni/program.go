@@ -3,6 +3,7 @@ package cni
 import (
 	"context"
 	"log/slog"
+	"os"
 
 	"github.com/proxy-init/netlink-native/nat"
 	"github.com/proxy-init/netlink-native/nat/pod"
@@ -18,8 +19,9 @@ type Target struct {
 
 // Program is ADD's per-pod sequence, the one copy of it: decide from the API
 // whether and how the pod ref is meshed (Decide, bounded by s.Timeout), and
-// if it is, install its rules in target through pod.Run (or, with
-// s.Simulate, only plan them). The CNI plugin's ADD and the repair
+// if it is, install its rules in target through pod.Apply (or, with
+// s.Simulate, only plan them with pod.Simulate, after opening the namespace
+// as ADD would, so that a dry run refuses what a real one would). The CNI plugin's ADD and the repair
 // controller's in-place mode both call it, so that a pod repaired from the
 // node gets exactly what the plugin would have installed.
 //
@@ -27,31 +29,42 @@ type Target struct {
 // why: not meshed, or programmed by its own init container). Errors are CNI
 // errors (*types.Error) as ADD returns them: API failures 11 or CodeAPIRefused,
 // the namespace 4, configuration 7, the kernel CodeKernel.
-func Program(ctx context.Context, api API, ref PodRef, s *Settings, target Target, log *slog.Logger) (*Decision, *pod.Report, error) {
+func Program(ctx context.Context, api API, ref PodRef, s *Settings, target Target, log *slog.Logger) (*Decision, error) {
 	d, err := decidePod(ctx, api, ref, s, log)
 	if err != nil || d == nil {
-		return nil, nil, err
+		return nil, err
 	}
-	req := pod.Request{Op: pod.Apply, Config: d.Config, Simulate: s.Simulate, Logger: log}
-	if target.Engine != nil {
-		req.Engine = target.Engine
-	} else {
-		f, err := openPodNetNS(target.NetNS)
-		if err != nil {
-			return d, nil, netnsError(err)
+	var f *os.File
+	if target.Engine == nil {
+		if f, err = openPodNetNS(target.NetNS); err != nil {
+			return d, netnsError(err)
 		}
 		defer f.Close()
-		req.NetNSFile = f
 	}
-	rep, err := pod.Run(ctx, req)
+	if !s.Simulate {
+		// pod.Apply logs what it installed.
+		if _, err := pod.Apply(ctx, podTarget(target, f, log), d.Config, pod.ApplyOptions{}); err != nil {
+			return d, runError(err, d)
+		}
+		return d, nil
+	}
+	res, err := pod.Simulate(d.Config, log)
 	if err != nil {
-		return d, rep, runError(err, d)
+		return d, runError(err, d)
 	}
-	// pod.Run logs what it installed; a dry run says what it would have.
-	if s.Simulate {
-		log.Info("linkerd.simulate: nothing installed; the pod's ruleset would be\n" + rep.Plan.Render())
+	log.Info("linkerd.simulate: nothing installed; the pod's ruleset would be\n" + res.Plan.Render())
+	return d, nil
+}
+
+// podTarget is target's Engine, or else the namespace f opened from
+// target.NetNS, logging to log.
+func podTarget(target Target, f *os.File, log *slog.Logger) pod.Target {
+	t := pod.AtFile(f)
+	if target.Engine != nil {
+		t = pod.OnEngine(target.Engine)
 	}
-	return d, rep, nil
+	t.Logger = log
+	return t
 }
 
 // decidePod is Decide with the configuration's timeout over all of the pod's

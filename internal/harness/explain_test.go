@@ -69,14 +69,14 @@ func TestExplainAgreesWithConnections(t *testing.T) {
 		}
 		// The namespace still exists: topologies are removed when the
 		// case's subtest ends, after this check.
-		rep, err := pod.Run(context.Background(), pod.Request{Op: pod.Inspect, NetNS: tp.PodPath(), Config: last})
+		rep, err := pod.Inspect(context.Background(), pod.AtPath(tp.PodPath()), last, nil)
 		if err != nil {
 			t.Fatalf("inspect: %v", err)
 		}
 		// What explain prints before the path: the live rules differ
 		// from the configuration exactly when the case broke them.
-		if configured && (rep.Diff != "") != (c.Mutate != nil) {
-			t.Errorf("live rules differ from the last step's configuration: %q (mutated case: %v)", rep.Diff, c.Mutate != nil)
+		if configured && !rep.Changes.Empty() != (c.Mutate != nil) {
+			t.Errorf("live rules differ from the last step's configuration: %q (mutated case: %v)", rep.Changes, c.Mutate != nil)
 		}
 		plan, err := nat.Plan(last)
 		if err != nil {
@@ -88,7 +88,7 @@ func TestExplainAgreesWithConnections(t *testing.T) {
 			// routing itself, and must find what ip route get found.
 			asked := flow
 			asked.OIF = ""
-			routed, err := pod.Run(context.Background(), pod.Request{Op: pod.Inspect, NetNS: tp.PodPath(), Config: last, Flow: &asked})
+			routed, err := pod.Inspect(context.Background(), pod.AtPath(tp.PodPath()), last, &asked)
 			if err != nil {
 				t.Fatalf("%s: inspect with the flow: %v", rows[i].Flow, err)
 			}

@@ -11,7 +11,7 @@ import (
 // repairInPlace is ModeInPlace's action: read the plugin's configuration
 // from the node, find the pod's network namespace through the runtime, and
 // run cni.Program, ADD's own sequence (the same per-pod decisions, the same
-// pod.Run), into it. The kubelet restarts the failed validator by itself,
+// pod.Apply), into it. The kubelet restarts the failed validator by itself,
 // which then finds the rules. It reports whether to retry: a plugin not
 // installed yet, a runtime or API error.
 func (c *Controller) repairInPlace(ctx context.Context, pod *corev1.Pod, log *slog.Logger) bool {
@@ -37,7 +37,7 @@ func (c *Controller) repairInPlace(ctx context.Context, pod *corev1.Pod, log *sl
 		return fail("find the pod's network namespace", err)
 	}
 	api := samePod{Kube: c.kube, uid: pod.UID}
-	d, _, err := cni.Program(ctx, api, cni.PodRef{Namespace: pod.Namespace, Name: pod.Name}, s, target, log.With("cniConfig", path, "netns", target.NetNS))
+	d, err := cni.Program(ctx, api, cni.PodRef{Namespace: pod.Namespace, Name: pod.Name}, s, target, log.With("cniConfig", path, "netns", target.NetNS))
 	if err != nil {
 		return fail("program the pod's rules", err)
 	}

@@ -55,8 +55,10 @@ func TestInPlaceKernel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := pod.Run(context.Background(), pod.Request{Op: pod.Verify, Config: d.Config, NetNSFile: podNS.File()})
-	if err != nil || rep.Diff != "" {
-		t.Errorf("verify: %v\n%s", err, rep.Diff)
+	rep, err := pod.Verify(context.Background(), pod.AtFile(podNS.File()), d.Config)
+	if err != nil {
+		t.Errorf("verify: %v", err)
+	} else if diff := rep.Changes.String(); diff != "" {
+		t.Errorf("verify: the pod's rules differ:\n%s", diff)
 	}
 }

@@ -39,7 +39,7 @@ func newPod(t *testing.T, cfg *nat.Config) *topology.Topology {
 		t.Fatal(err)
 	}
 	if cfg != nil {
-		if _, err := pod.Run(context.Background(), pod.Request{Op: pod.Apply, Config: *cfg, NetNS: tp.PodPath()}); err != nil {
+		if _, err := pod.Apply(context.Background(), pod.AtPath(tp.PodPath()), *cfg, pod.ApplyOptions{}); err != nil {
 			t.Fatalf("install rules: %v", err)
 		}
 	}

@@ -15,13 +15,13 @@ import (
 )
 
 // setUpPod is "a user's code": a small front end, as a CNI plugin or an
-// operator would write it, that programs a pod through pod.Run and turns the
-// outcome into its own result. Tests hand it a *nat.Fake; in production it
-// gets nil and Run opens the kernel in netns.
-func setUpPod(ctx context.Context, eng nat.Engine, netns string, ignorePorts []nat.PortRange, closeWait int) (string, error) {
+// operator would write it, that programs a pod through pod.Apply and turns
+// the outcome into its own result. Tests hand it a target on a *nat.Fake;
+// in production it gets pod.AtPath(netns).
+func setUpPod(ctx context.Context, t pod.Target, ignorePorts []nat.PortRange, closeWait int) (string, error) {
 	cfg := nat.DefaultConfig()
 	cfg.InboundPortsToIgnore = ignorePorts
-	rep, err := pod.Run(ctx, pod.Request{Op: pod.Apply, Config: cfg, NetNS: netns, Engine: eng, CloseWaitSecs: closeWait})
+	rep, err := pod.Apply(ctx, t, cfg, pod.ApplyOptions{CloseWaitSecs: closeWait})
 	switch {
 	case nat.IsConfig(err):
 		return "", fmt.Errorf("bad configuration: %w", err)
@@ -44,14 +44,14 @@ func TestUserCodeAgainstTheFake(t *testing.T) {
 	ports := []nat.PortRange{{First: 4190, Last: 4191}}
 
 	fake := nat.NewFake()
-	got, err := setUpPod(ctx, fake, "", ports, 0)
+	got, err := setUpPod(ctx, pod.OnEngine(fake), ports, 0)
 	if err != nil || got != "installed 14 rules warnings=[]" {
 		t.Fatalf("first set-up: %q, %v", got, err)
 	}
-	if got, _ := setUpPod(ctx, fake, "", ports, 0); got != "unchanged 14 rules warnings=[]" {
+	if got, _ := setUpPod(ctx, pod.OnEngine(fake), ports, 0); got != "unchanged 14 rules warnings=[]" {
 		t.Fatalf("second set-up: %q", got)
 	}
-	if got, _ := setUpPod(ctx, fake, "", nil, 0); got != "replaced 12 rules warnings=[]" {
+	if got, _ := setUpPod(ctx, pod.OnEngine(fake), nil, 0); got != "replaced 12 rules warnings=[]" {
 		t.Fatalf("reconfigured: %q", got)
 	}
 	if fake.Writes != 2 {
@@ -74,7 +74,7 @@ func TestUserCodeAgainstTheFake(t *testing.T) {
 		}, "node kernel too old"},
 	} {
 		f := &nat.Fake{Fail: tc.fail}
-		if _, err := setUpPod(ctx, f, "", ports, 0); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+		if _, err := setUpPod(ctx, pod.OnEngine(f), ports, 0); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want %q", name, err, tc.want)
 		}
 		f.Fail = nil
@@ -82,23 +82,25 @@ func TestUserCodeAgainstTheFake(t *testing.T) {
 			t.Errorf("%s: the failed run wrote", name)
 		}
 	}
-	if _, err := setUpPod(ctx, nat.NewFake(), "", []nat.PortRange{{First: 10, Last: 1}}, 0); err == nil || !strings.HasPrefix(err.Error(), "bad configuration") {
+	if _, err := setUpPod(ctx, pod.OnEngine(nat.NewFake()), []nat.PortRange{{First: 10, Last: 1}}, 0); err == nil || !strings.HasPrefix(err.Error(), "bad configuration") {
 		t.Errorf("reversed range: err %v, want a configuration error", err)
 	}
-	if _, err := setUpPod(ctx, nat.NewFake(), "/run/netns/x", ports, 0); err == nil {
-		t.Error("an Engine and a namespace path together must be refused")
+	// A nil engine is refused, never taken for "the kernel, here".
+	if _, err := setUpPod(ctx, pod.OnEngine(nil), ports, 0); err == nil || nat.IsConfig(err) {
+		t.Errorf("OnEngine(nil): err %v, want a refusal", err)
 	}
 }
 
-// TestRunOnTheFake: the pod-level sequence itself, without root: the IPv6
-// fallback, the legacy-NAT warning, the close-wait ordering, verify and show.
-func TestRunOnTheFake(t *testing.T) {
+// TestOperationsOnTheFake: the pod-level sequence itself, without root: the
+// IPv6 fallback, the legacy-NAT warning, the close-wait ordering, verify,
+// show, remove, check and inspect.
+func TestOperationsOnTheFake(t *testing.T) {
 	ctx := context.Background()
 	cfg := nat.DefaultConfig()
 
 	t.Run("IPv6 disabled: IPv4 rules and a warning", func(t *testing.T) {
 		f := &nat.Fake{NoIPv6: true, LegacyNAT: true}
-		rep, err := pod.Run(ctx, pod.Request{Config: cfg, Engine: f})
+		rep, err := pod.Apply(ctx, pod.OnEngine(f), cfg, pod.ApplyOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +114,7 @@ func TestRunOnTheFake(t *testing.T) {
 
 	t.Run("close-wait: set after apply once conntrack exists", func(t *testing.T) {
 		f := &nat.Fake{NoConntrack: true}
-		if _, err := pod.Run(ctx, pod.Request{Config: cfg, Engine: f, CloseWaitSecs: 7}); err != nil {
+		if _, err := pod.Apply(ctx, pod.OnEngine(f), cfg, pod.ApplyOptions{CloseWaitSecs: 7}); err != nil {
 			t.Fatal(err)
 		}
 		if f.CloseWait != 7 {
@@ -127,7 +129,7 @@ func TestRunOnTheFake(t *testing.T) {
 			}
 			return nil
 		}}
-		_, err := pod.Run(ctx, pod.Request{Config: cfg, Engine: f, CloseWaitSecs: 7})
+		_, err := pod.Apply(ctx, pod.OnEngine(f), cfg, pod.ApplyOptions{CloseWaitSecs: 7})
 		if nat.OpOf(err) != nat.OpSysctl || !strings.Contains(err.Error(), "--timeout-close-wait-secs=7") {
 			t.Fatalf("err %v, want the sysctl step naming the flag", err)
 		}
@@ -136,32 +138,48 @@ func TestRunOnTheFake(t *testing.T) {
 		}
 	})
 
+	t.Run("close-wait: refused before any write on an engine that is not a nat.Host", func(t *testing.T) {
+		f := nat.NewFake()
+		engineOnly := struct{ nat.Engine }{f} // hides the Fake's nat.Host methods
+		_, err := pod.Apply(ctx, pod.OnEngine(engineOnly), cfg, pod.ApplyOptions{CloseWaitSecs: 7})
+		var ce *nat.ConfigError
+		if !errors.As(err, &ce) || ce.Field != nat.FieldCloseWaitSecs || f.Writes != 0 {
+			t.Fatalf("err %v, writes %d; want a configuration error of FieldCloseWaitSecs and no write", err, f.Writes)
+		}
+		if _, err := pod.Apply(ctx, pod.OnEngine(engineOnly), cfg, pod.ApplyOptions{}); err != nil || f.Writes != 1 {
+			t.Fatalf("without close-wait: %v, writes %d", err, f.Writes)
+		}
+	})
+
 	t.Run("verify, show, remove", func(t *testing.T) {
 		f := nat.NewFake()
-		rep, err := pod.Run(ctx, pod.Request{Op: pod.Verify, Config: cfg, Engine: f})
-		if err != nil || rep.Changes.Empty() || len(rep.Changes.Missing) != rep.Plan.RuleCount() || !strings.Contains(rep.Diff, "-table ip proxy_init") {
-			t.Fatalf("verify of an empty namespace: err %v, changes %+v, diff:\n%s", err, rep.Changes, rep.Diff)
+		tg := pod.OnEngine(f)
+		rep, err := pod.Verify(ctx, tg, cfg)
+		if err != nil || rep.Changes.Empty() || len(rep.Changes.Missing) != rep.Plan.RuleCount() || !strings.Contains(rep.Changes.String(), "-table ip proxy_init") {
+			t.Fatalf("verify of an empty namespace: err %v, result %+v", err, rep)
 		}
-		if _, err := pod.Run(ctx, pod.Request{Config: cfg, Engine: f}); err != nil {
+		applied, err := pod.Apply(ctx, tg, cfg, pod.ApplyOptions{})
+		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err = pod.Run(ctx, pod.Request{Op: pod.Verify, Config: cfg, Engine: f})
-		if err != nil || !rep.Changes.Empty() || rep.Diff != "" {
-			t.Fatalf("verify after apply: err %v, diff %q", err, rep.Diff)
+		rep, err = pod.Verify(ctx, tg, cfg)
+		if err != nil || !rep.Changes.Empty() || rep.Changes.String() != "" {
+			t.Fatalf("verify after apply: err %v, diff %q", err, rep.Changes)
 		}
-		rep, err = pod.Run(ctx, pod.Request{Op: pod.Show, Engine: f, Config: cfg})
-		if err != nil || rep.Live.Listing(false) != rep.Plan.Listing(false) {
+		live, err := pod.Show(ctx, tg)
+		if err != nil || live.Listing(false) != applied.Plan.Listing(false) {
 			t.Fatalf("show: err %v", err)
 		}
-		rep, err = pod.Run(ctx, pod.Request{Op: pod.Remove, Engine: f, Config: cfg})
-		if err != nil || !rep.Removed {
-			t.Fatalf("remove: %v, %v", rep.Removed, err)
+		for _, want := range []bool{true, false} {
+			if removed, err := pod.Remove(ctx, tg); err != nil || removed != want {
+				t.Fatalf("remove: %v, %v; want %v", removed, err, want)
+			}
 		}
 	})
 
 	t.Run("check: refused or not, nothing is written", func(t *testing.T) {
 		f := nat.NewFake()
-		if _, err := pod.Run(ctx, pod.Request{Op: pod.Check, Config: cfg, Engine: f}); err != nil || f.Writes != 0 {
+		if _, err := pod.Check(ctx, pod.OnEngine(f), cfg); err != nil || f.Writes != 0 {
 			t.Fatalf("check: %v, writes %d", err, f.Writes)
 		}
 		f.Fail = func(op nat.Op) error {
@@ -170,7 +188,7 @@ func TestRunOnTheFake(t *testing.T) {
 			}
 			return nil
 		}
-		if _, err := pod.Run(ctx, pod.Request{Op: pod.Check, Config: cfg, Engine: f}); !nat.IsMissingFeature(err) || f.Writes != 0 {
+		if _, err := pod.Check(ctx, pod.OnEngine(f), cfg); !nat.IsMissingFeature(err) || f.Writes != 0 {
 			t.Fatalf("refused check: %v, writes %d", err, f.Writes)
 		}
 	})
@@ -178,7 +196,8 @@ func TestRunOnTheFake(t *testing.T) {
 	t.Run("inspect with a flow: the route gives the output interface", func(t *testing.T) {
 		own, remote := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.9")
 		f := &nat.Fake{Routes: map[netip.Addr]nat.Route{own: {OIF: "lo", Type: "local"}, remote: {OIF: "eth0", Type: "unicast"}}}
-		if _, err := pod.Run(ctx, pod.Request{Config: cfg, Engine: f}); err != nil {
+		tg := pod.OnEngine(f)
+		if _, err := pod.Apply(ctx, tg, cfg, pod.ApplyOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
@@ -193,7 +212,7 @@ func TestRunOnTheFake(t *testing.T) {
 			{own, "eth0", "proxy-init/redirect-all-outgoing-to-proxy-port", ""}, // given: not looked up
 		} {
 			flow := explain.Flow{Direction: explain.Outbound, Dst: netip.AddrPortFrom(tc.dst, 8080), UID: 1000, GID: nat.NoID, OIF: tc.oif}
-			rep, err := pod.Run(ctx, pod.Request{Op: pod.Inspect, Config: cfg, Engine: f, Flow: &flow})
+			rep, err := pod.Inspect(ctx, tg, cfg, &flow)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -205,13 +224,7 @@ func TestRunOnTheFake(t *testing.T) {
 				t.Errorf("%s oif %q: decided by %v, route %q; want %s, %q", tc.dst, tc.oif, rep.Trace, route, tc.decidedBy, tc.route)
 			}
 		}
-		// With simulate, the plan is explained without asking a kernel.
 		flow := explain.Flow{Direction: explain.Outbound, Dst: netip.AddrPortFrom(own, 8080), UID: 1000, GID: nat.NoID}
-		f.Fail = func(op nat.Op) error { return nat.NewKernelError(op, nat.KindOther, syscall.EIO) }
-		rep, err := pod.Run(ctx, pod.Request{Simulate: true, Config: cfg, Engine: f, Flow: &flow})
-		if err != nil || rep.Trace.Route != nil || !rep.Trace.Redirected() {
-			t.Fatalf("simulate: %v, %+v", err, rep.Trace)
-		}
 		// A failed lookup is the run's error, classified.
 		f.Fail = func(op nat.Op) error {
 			if op == nat.OpProbe {
@@ -219,16 +232,13 @@ func TestRunOnTheFake(t *testing.T) {
 			}
 			return nil
 		}
-		if _, err := pod.Run(ctx, pod.Request{Op: pod.Inspect, Config: cfg, Engine: f, Flow: &flow}); nat.OpOf(err) != nat.OpProbe {
+		if _, err := pod.Inspect(ctx, tg, cfg, &flow); nat.OpOf(err) != nat.OpProbe {
 			t.Fatalf("failed lookup: %v", err)
 		}
-		// A flow is for Inspect and Simulate only; a bad one is refused
-		// before anything is read.
-		if _, err := pod.Run(ctx, pod.Request{Op: pod.Verify, Config: cfg, Engine: f, Flow: &flow}); err == nil {
-			t.Fatal("verify took a flow")
-		}
+		// A bad flow is refused before anything is read.
+		f.Fail = func(op nat.Op) error { return nat.NewKernelError(op, nat.KindOther, syscall.EIO) }
 		var fe *explain.FlowError
-		if _, err := pod.Run(ctx, pod.Request{Op: pod.Inspect, Config: cfg, Engine: f, Flow: &explain.Flow{Direction: explain.Outbound}}); !errors.As(err, &fe) {
+		if _, err := pod.Inspect(ctx, tg, cfg, &explain.Flow{Direction: explain.Outbound}); !errors.As(err, &fe) {
 			t.Fatalf("flow without a destination: %v", err)
 		}
 	})
@@ -237,21 +247,8 @@ func TestRunOnTheFake(t *testing.T) {
 		f := nat.NewFake()
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := pod.Run(cctx, pod.Request{Config: cfg, Engine: f}); !errors.Is(err, context.Canceled) || f.Writes != 0 {
+		if _, err := pod.Apply(cctx, pod.OnEngine(f), cfg, pod.ApplyOptions{}); !errors.Is(err, context.Canceled) || f.Writes != 0 {
 			t.Fatalf("err %v, writes %d", err, f.Writes)
 		}
 	})
-}
-
-// TestSimulateOnlyWithApply: Simulate with another operation is a
-// configuration error that errors.Is matches with ErrSimulateOp, and
-// nothing is touched.
-func TestSimulateOnlyWithApply(t *testing.T) {
-	for _, op := range []pod.Op{pod.Remove, pod.Verify, pod.Show, pod.Inspect, pod.Check} {
-		f := nat.NewFake()
-		_, err := pod.Run(context.Background(), pod.Request{Op: op, Config: nat.DefaultConfig(), Simulate: true, Engine: f})
-		if !nat.IsConfig(err) || !errors.Is(err, pod.ErrSimulateOp) || f.Writes != 0 {
-			t.Errorf("%v with Simulate: %v (config: %v, is ErrSimulateOp: %v)", op, err, nat.IsConfig(err), errors.Is(err, pod.ErrSimulateOp))
-		}
-	}
 }

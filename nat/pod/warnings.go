@@ -9,6 +9,24 @@ import (
 	"github.com/proxy-init/netlink-native/nat"
 )
 
+// Warning is a condition an operation noticed and carried on past.
+type Warning struct {
+	// Code is stable, for programs: see the Warn* constants.
+	Code string
+	// Message is for people.
+	Message string
+}
+
+// Warning codes of what the kernel or the namespace holds.
+const (
+	// WarnIPv6Disabled: the kernel has no IPv6; only the IPv4 rules were
+	// used, and IPv6 entries of the subnet lists were left out.
+	WarnIPv6Disabled = "ipv6-disabled"
+	// WarnLegacyNAT: the namespace has a legacy (x_tables) iptables nat
+	// table; its rules run on the same hooks as ours and can shadow them.
+	WarnLegacyNAT = "legacy-nat"
+)
+
 // Warning codes of configurations that upstream accepts and so do we, but
 // that often mean something else than what was written.
 const (
@@ -43,8 +61,13 @@ func configWarnings(c nat.Config) []Warning {
 	return ws
 }
 
-func (r *Report) warnAll(log *slog.Logger, ws []Warning) {
+func (r *Result) warnAll(log *slog.Logger, ws []Warning) {
 	for _, w := range ws {
 		r.warn(log, w.Code, w.Message)
 	}
+}
+
+func (r *Result) warn(log *slog.Logger, code, msg string) {
+	r.Warnings = append(r.Warnings, Warning{Code: code, Message: msg})
+	log.Warn(msg, "warning", code)
 }

@@ -1,7 +1,6 @@
 package pod_test
 
 import (
-	"context"
 	"net/netip"
 	"testing"
 
@@ -10,9 +9,9 @@ import (
 )
 
 // Configurations that upstream accepts and that work are accepted, with a
-// warning as data (stable code) that every front end gets from Run. A
-// simulated apply needs no kernel, so this runs anywhere.
-func TestRunWarnsAboutAcceptedOddities(t *testing.T) {
+// warning as data (stable code) that every front end gets from Apply and
+// Simulate. Simulate needs no kernel, so this runs anywhere.
+func TestSimulateWarnsAboutAcceptedOddities(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		edit func(*nat.Config)
@@ -28,16 +27,16 @@ func TestRunWarnsAboutAcceptedOddities(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := nat.DefaultConfig()
 			tc.edit(&cfg)
-			rep, err := pod.Run(context.Background(), pod.Request{Op: pod.Apply, Config: cfg, Simulate: true})
+			res, err := pod.Simulate(cfg, nil)
 			if err != nil {
 				t.Fatalf("refused: %v", err)
 			}
 			var got []string
-			for _, w := range rep.Warnings {
+			for _, w := range res.Warnings {
 				got = append(got, w.Code)
 			}
 			if len(got) != len(tc.want) || (len(got) > 0 && got[0] != tc.want[0]) {
-				t.Fatalf("warnings %v, want %v (%+v)", got, tc.want, rep.Warnings)
+				t.Fatalf("warnings %v, want %v (%+v)", got, tc.want, res.Warnings)
 			}
 		})
 	}
