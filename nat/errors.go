@@ -125,7 +125,7 @@ func hint(op Op, kind Kind) string {
 			return "opening the namespace file needs read access to it; /proc/PID/ns/net of another user's process also needs CAP_SYS_PTRACE"
 		}
 		if op == OpEnterNamespace {
-			return "entering another network namespace with --netns needs CAP_SYS_ADMIN (setns) besides CAP_NET_ADMIN; run inside the pod's namespace instead to need CAP_NET_ADMIN only"
+			return "entering another network namespace needs CAP_SYS_ADMIN (setns) besides CAP_NET_ADMIN; run inside the pod's namespace instead to need CAP_NET_ADMIN only"
 		}
 		return "proxy-init needs CAP_NET_ADMIN in the target network namespace (add NET_ADMIN to the container's capabilities)"
 	case KindDenied:

@@ -27,6 +27,11 @@ func runApply(e *env) int {
 		return exitOK
 	}
 	if _, err := pod.Apply(context.Background(), e.target(), cfg, pod.ApplyOptions{CloseWaitSecs: e.o.closeWait}); err != nil {
+		if nat.OpOf(err) == nat.OpSysctl {
+			// The library names the setting; the line also names the flag
+			// that asked for it.
+			err = fmt.Errorf("--timeout-close-wait-secs=%d: %w", e.o.closeWait, err)
+		}
 		return e.fail(err)
 	}
 	return exitOK

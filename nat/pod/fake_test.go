@@ -130,8 +130,8 @@ func TestOperationsOnTheFake(t *testing.T) {
 			return nil
 		}}
 		_, err := pod.Apply(ctx, pod.OnEngine(f), cfg, pod.ApplyOptions{CloseWaitSecs: 7})
-		if nat.OpOf(err) != nat.OpSysctl || !strings.Contains(err.Error(), "--timeout-close-wait-secs=7") {
-			t.Fatalf("err %v, want the sysctl step naming the flag", err)
+		if nat.OpOf(err) != nat.OpSysctl || !strings.Contains(err.Error(), "close-wait timeout to 7 s") {
+			t.Fatalf("err %v, want the sysctl step naming the value", err)
 		}
 		if f.Writes != 0 {
 			t.Fatal("the rules were written although the sysctl could not be")

@@ -230,8 +230,9 @@ func apply(ctx context.Context, rep *report, eng nat.Engine, host nat.Host, j jo
 	return nil
 }
 
-// sysctlError names the flag and value that asked for the sysctl, so that
-// the one error line says which part of the invocation failed.
+// sysctlError names the setting and the value asked for, in the library's
+// words: a front end that took it from a flag or key can say which (OpOf is
+// OpSysctl).
 func sysctlError(closeWait int, err error) error {
-	return nat.NewKernelError(nat.OpSysctl, nat.KindOther, fmt.Errorf("--timeout-close-wait-secs=%d: %w", closeWait, err))
+	return nat.NewKernelError(nat.OpSysctl, nat.KindOther, fmt.Errorf("set the conntrack close-wait timeout to %d s: %w", closeWait, err))
 }

@@ -45,7 +45,7 @@ func configWarnings(c nat.Config) []Warning {
 	var ws []Warning
 	if c.InboundProxyPort == c.OutboundProxyPort {
 		ws = append(ws, Warning{Code: WarnSameProxyPort, Message: fmt.Sprintf(
-			"--incoming-proxy-port equals --outgoing-proxy-port (%d): one proxy port takes both directions", c.InboundProxyPort)})
+			"the inbound and outbound proxy ports are both %d: one proxy port takes both directions", c.InboundProxyPort)})
 	}
 	var masked []string
 	for _, l := range [][]netip.Prefix{c.InboundSubnetsToIgnore, c.OutboundSubnetsToIgnore} {
