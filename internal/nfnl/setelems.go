@@ -28,7 +28,7 @@ type Element struct {
 // elements that is hundreds of datagrams and a walk quadratic in the set's
 // size, seconds of system time; our 64 KiB receive buffer gets 32 KiB
 // datagrams, eight times fewer walks.
-func (s *Socket) SetElements(family uint8, table, set string) ([]Element, error) {
+func (v *View) SetElements(family uint8, table, set string) ([]Element, error) {
 	type pos struct {
 		off, n int
 		end    bool
@@ -39,7 +39,7 @@ func (s *Socket) SetElements(family uint8, table, set string) ([]Element, error)
 	var at []pos
 	attrs := appendStringAttr(appendStringAttr(nil, unix.NFTA_SET_ELEM_LIST_TABLE, table), unix.NFTA_SET_ELEM_LIST_SET, set)
 	var bad error
-	err := s.request(unix.NFT_MSG_GETSETELEM, true, family, attrs, func(_ uint8, ad *netlink.AttributeDecoder) {
+	err := v.dump(unix.NFT_MSG_GETSETELEM, family, attrs, func(_ uint8, ad *netlink.AttributeDecoder) {
 		for ad.Next() {
 			if ad.Type() != unix.NFTA_SET_ELEM_LIST_ELEMENTS || bad != nil {
 				continue
