@@ -18,9 +18,9 @@ type Element struct {
 
 // SetElements lists the elements of one set in one dump request.
 //
-// It replaces google/nftables' Conn.GetSetElements on our read path for
-// speed, not for content (it reads the same two attributes we use): that
-// one receives through mdlayher/netlink, whose first recvmsg of each
+// It was our first dump, for speed, not for content (it reads the same two
+// attributes as google/nftables' Conn.GetSetElements): that one receives
+// through mdlayher/netlink, whose first recvmsg of each
 // datagram is a 4 KiB peek, so the kernel sizes every dump datagram at 4 KiB
 // (it records the largest recvmsg length a socket asked for, up to 32 KiB);
 // and each datagram of a set dump makes the kernel walk the set from its

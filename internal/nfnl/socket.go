@@ -1,13 +1,22 @@
-// Package nfnl speaks just enough nfnetlink to send one nf_tables batch and
-// to read the ruleset generation id: a raw NETLINK_NETFILTER socket, opened in
-// a chosen network namespace, with replies matched to the messages we sent.
+// Package nfnl is our nfnetlink: one raw NETLINK_NETFILTER socket, opened
+// in a chosen network namespace, that sends one nf_tables batch (Batch,
+// Commit, Check) and reads everything back (Generation, then a View pinned
+// to it: tables, sets, set elements, chains and rules), with replies
+// matched to the messages we sent. It is the only path to the kernel's
+// nf_tables; start at Socket.
 //
-// It exists because google/nftables' Conn.Flush asks for an acknowledgement
-// of every message (which overflows the receive buffer on large batches and
-// costs a round of parsing per message), cannot carry the generation id that
-// makes a replace conditional, and reports errors without saying which
-// message failed. Message contents (expressions, user data) are still built
-// with google/nftables and mdlayher/netlink.
+// Writes: google/nftables' Conn.Flush asks for an acknowledgement of every
+// message (which overflows the receive buffer on large batches and costs a
+// round of parsing per message), cannot carry the generation id that makes
+// a replace conditional, and reports errors without saying which message
+// failed. Reads: one socket and one dump per kind of object, every object
+// checked against the generation read first, so a read is one snapshot;
+// google/nftables' dumps took a second socket, skipped the expressions they
+// could not decode, and read set elements in 4 KiB datagrams.
+//
+// google/nftables remains as the expression codec only (expr.Marshal when
+// building a rule, expr.Unmarshal when reading one): its expression types
+// are what lowering and decoding in nat/kernel are written in.
 package nfnl
 
 import (
