@@ -211,7 +211,7 @@ func (c *Client) rewrite(ctx context.Context, op string, rs *nat.Ruleset, done f
 		}
 		err = c.commit(b, gen)
 		if errors.Is(err, nfnl.ErrGenerationChanged) || readBeforeCommitShowed(err, rs, live) {
-			c.log.Debug("ruleset changed during "+op+"; reading it again", "generation", gen)
+			c.log.Debug("ruleset changed during "+op+"; reading it again", "generation", gen, "refused", err)
 			if err := ctx.Err(); err != nil {
 				return 0, nil, false, err
 			}
