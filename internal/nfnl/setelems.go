@@ -18,9 +18,9 @@ type Element struct {
 
 // SetElements lists the elements of one set in one dump request.
 //
-// It replaces google/nftables' Conn.GetSetElements on our read path for
-// speed, not for content (it reads the same two attributes we use): that
-// one receives through mdlayher/netlink, whose first recvmsg of each
+// It was our first dump, for speed, not for content (it reads the same two
+// attributes as google/nftables' Conn.GetSetElements): that one receives
+// through mdlayher/netlink, whose first recvmsg of each
 // datagram is a 4 KiB peek, so the kernel sizes every dump datagram at 4 KiB
 // (it records the largest recvmsg length a socket asked for, up to 32 KiB);
 // and each datagram of a set dump makes the kernel walk the set from its
@@ -28,7 +28,7 @@ type Element struct {
 // elements that is hundreds of datagrams and a walk quadratic in the set's
 // size, seconds of system time; our 64 KiB receive buffer gets 32 KiB
 // datagrams, eight times fewer walks.
-func (s *Socket) SetElements(family uint8, table, set string) ([]Element, error) {
+func (v *View) SetElements(family uint8, table, set string) ([]Element, error) {
 	type pos struct {
 		off, n int
 		end    bool
@@ -39,7 +39,7 @@ func (s *Socket) SetElements(family uint8, table, set string) ([]Element, error)
 	var at []pos
 	attrs := appendStringAttr(appendStringAttr(nil, unix.NFTA_SET_ELEM_LIST_TABLE, table), unix.NFTA_SET_ELEM_LIST_SET, set)
 	var bad error
-	err := s.request(unix.NFT_MSG_GETSETELEM, true, family, attrs, func(_ uint8, ad *netlink.AttributeDecoder) {
+	err := v.dump(unix.NFT_MSG_GETSETELEM, family, attrs, func(_ uint8, ad *netlink.AttributeDecoder) {
 		for ad.Next() {
 			if ad.Type() != unix.NFTA_SET_ELEM_LIST_ELEMENTS || bad != nil {
 				continue

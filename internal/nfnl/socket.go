@@ -1,13 +1,22 @@
-// Package nfnl speaks just enough nfnetlink to send one nf_tables batch and
-// to read the ruleset generation id: a raw NETLINK_NETFILTER socket, opened in
-// a chosen network namespace, with replies matched to the messages we sent.
+// Package nfnl is our nfnetlink: one raw NETLINK_NETFILTER socket, opened
+// in a chosen network namespace, that sends one nf_tables batch (Batch,
+// Commit, Check) and reads everything back (Generation, then a View pinned
+// to it: tables, sets, set elements, chains and rules), with replies
+// matched to the messages we sent. It is the only path to the kernel's
+// nf_tables; start at Socket.
 //
-// It exists because google/nftables' Conn.Flush asks for an acknowledgement
-// of every message (which overflows the receive buffer on large batches and
-// costs a round of parsing per message), cannot carry the generation id that
-// makes a replace conditional, and reports errors without saying which
-// message failed. Message contents (expressions, user data) are still built
-// with google/nftables and mdlayher/netlink.
+// Writes: google/nftables' Conn.Flush asks for an acknowledgement of every
+// message (which overflows the receive buffer on large batches and costs a
+// round of parsing per message), cannot carry the generation id that makes
+// a replace conditional, and reports errors without saying which message
+// failed. Reads: one socket and one dump per kind of object, every object
+// checked against the generation read first, so a read is one snapshot;
+// google/nftables' dumps took a second socket, skipped the expressions they
+// could not decode, and read set elements in 4 KiB datagrams.
+//
+// google/nftables remains as the expression codec only (expr.Marshal when
+// building a rule, expr.Unmarshal when reading one): its expression types
+// are what lowering and decoding in nat/kernel are written in.
 package nfnl
 
 import (
@@ -201,10 +210,10 @@ func nftType(msg int) netlink.HeaderType {
 func (s *Socket) Generation() (uint32, error) {
 	var gen uint32
 	found := false
-	err := s.request(unix.NFT_MSG_GETGEN, false, unix.AF_UNSPEC, nil, func(_ uint8, ad *netlink.AttributeDecoder) {
+	_, err := s.request(unix.NFT_MSG_GETGEN, false, unix.AF_UNSPEC, nil, nil, func(_ uint8, ad *netlink.AttributeDecoder) {
 		for ad.Next() {
 			if ad.Type() == unix.NFTA_GEN_ID {
-				gen, found = binary.BigEndian.Uint32(ad.Bytes()), true
+				gen, found = ad.Uint32(), true
 			}
 		}
 	})
@@ -217,82 +226,98 @@ func (s *Socket) Generation() (uint32, error) {
 	return gen, nil
 }
 
-// Table names a table of a family.
-type Table struct {
-	Family uint8
-	Name   string
-	Flags  uint32 // NFTA_TABLE_FLAGS, e.g. 1 for a dormant table
-}
-
-// Tables lists every table in the namespace in one dump request: in a fresh
-// namespace an empty answer, far cheaper than a batch that the kernel would
-// refuse with EEXIST (aborting a batch that appended rules to an existing
-// chain waits for an RCU grace period, about 10 ms).
-func (s *Socket) Tables() ([]Table, error) {
-	var out []Table
-	err := s.request(unix.NFT_MSG_GETTABLE, true, unix.AF_UNSPEC, nil, func(family uint8, ad *netlink.AttributeDecoder) {
-		t := Table{Family: family}
-		for ad.Next() {
-			switch ad.Type() {
-			case unix.NFTA_TABLE_NAME:
-				t.Name = ad.String()
-			case unix.NFTA_TABLE_FLAGS:
-				t.Flags = binary.BigEndian.Uint32(ad.Bytes())
-			}
-		}
-		out = append(out, t)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	return out, nil
-}
-
 // request sends one get request, a dump of every matching object when dump
 // is set, and hands the attributes of every object in the answer, with its
 // family, to each, until the kernel says done (a dump) or has answered (a
-// single get).
-func (s *Socket) request(msgType int, dump bool, family uint8, attrs []byte, each func(family uint8, ad *netlink.AttributeDecoder)) error {
-	seq := s.nextSeq()
+// single get). With gen set (a read pinned to a generation, see View) every
+// object must carry that generation; if one does not, the dump is still read
+// to its end (the socket could not start another one before) and
+// ErrGenerationChanged returned.
+func (s *Socket) request(msgType int, dump bool, family uint8, attrs []byte, gen *uint32, each func(family uint8, ad *netlink.AttributeDecoder)) (objects int, err error) {
+	a := answer{seq: s.nextSeq(), single: !dump, gen: gen, each: each}
 	flags := netlink.Request
 	if dump {
 		flags |= netlink.Dump
 	}
 	req := appendNlmsgHeader(nil, uint32(unix.NLMSG_HDRLEN+4+len(attrs)), nftType(msgType), flags)
-	binary.NativeEndian.PutUint32(req[8:], seq)
+	binary.NativeEndian.PutUint32(req[8:], a.seq)
 	req = append(append(req, nfgenmsg(family, 0)...), attrs...)
 	if err := s.sendRaw(req); err != nil {
-		return err
+		return 0, err
 	}
 	for {
 		msgs, err := s.receive()
 		if err != nil {
-			return err
+			return a.objects, err
 		}
-		for _, m := range msgs {
-			if m.Header.Sequence != seq {
-				continue
-			}
-			switch m.Header.Type {
-			case netlink.Done:
-				return nil
-			case netlink.Error:
-				if errno, _, _ := nlError(m); errno != 0 {
-					return errno
-				}
-				return nil
-			}
-			if len(m.Data) < 4 {
-				continue
-			}
-			ad, err := netlink.NewAttributeDecoder(m.Data[4:])
-			if err != nil {
-				return err
-			}
-			each(m.Data[0], ad)
-			if err := ad.Err(); err != nil || !dump {
-				return err
-			}
+		if done, err := a.take(msgs); done {
+			return a.objects, err
 		}
 	}
+}
+
+// answer collects the kernel's answer to one get request.
+type answer struct {
+	seq     uint32
+	single  bool    // a get of one object, not a dump: its first object ends it
+	gen     *uint32 // the generation every object must carry, if set
+	each    func(family uint8, ad *netlink.AttributeDecoder)
+	objects int // how many objects were handed to each
+	stale   bool
+	err     error
+}
+
+// take processes the messages of one datagram; done when the answer is
+// complete, with the error it ended with.
+func (a *answer) take(msgs []netlink.Message) (done bool, err error) {
+	for _, m := range msgs {
+		if m.Header.Sequence != a.seq {
+			continue // a leftover of an earlier exchange
+		}
+		switch m.Header.Type {
+		case netlink.Done:
+			return true, a.result()
+		case netlink.Error:
+			if errno, _, _ := nlError(m); errno != 0 {
+				return true, errno
+			}
+			return true, a.result()
+		}
+		if len(m.Data) < 4 {
+			continue
+		}
+		// nfgenmsg.res_id: the low 16 bits of the generation the kernel was
+		// at when it wrote this object (big endian, like the attributes).
+		if a.gen != nil && binary.BigEndian.Uint16(m.Data[2:]) != uint16(*a.gen) {
+			a.stale = true
+		}
+		if a.stale || a.err != nil {
+			if a.single {
+				return true, a.result()
+			}
+			continue // drain the dump
+		}
+		ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+		if err != nil {
+			a.err = err
+			continue
+		}
+		ad.ByteOrder = binary.BigEndian // nf_tables' attributes are
+		a.each(m.Data[0], ad)
+		a.objects++
+		if err := ad.Err(); err != nil {
+			a.err = err
+		}
+		if a.single {
+			return true, a.result()
+		}
+	}
+	return false, nil
+}
+
+func (a *answer) result() error {
+	if a.stale {
+		return ErrGenerationChanged
+	}
+	return a.err
 }

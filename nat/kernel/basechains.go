@@ -6,8 +6,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/nftables"
+	"github.com/proxy-init/netlink-native/internal/nfnl"
 	"github.com/proxy-init/netlink-native/nat"
+	"golang.org/x/sys/unix"
 )
 
 // BaseChains lists the base chains of every table in the namespace, of
@@ -20,47 +21,44 @@ func (c *Client) BaseChains(ctx context.Context) ([]nat.BaseChain, error) {
 	if err := c.begin(ctx); err != nil {
 		return nil, err
 	}
-	conn, err := c.reader(ctx)
+	var chains []nfnl.Chain
+	_, err := c.readAt(ctx, func(v *nfnl.View) (err error) {
+		chains, err = v.Chains(unix.AF_UNSPEC, "")
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	chains, err := conn.ListChains()
-	if err != nil {
-		return nil, classifyCtx(ctx, nat.OpRead, fmt.Errorf("list chains of all tables: %w", err))
-	}
 	var out []nat.BaseChain
 	for _, ch := range chains {
-		if ch.Hooknum == nil || ch.Table == nil {
+		if !ch.Base {
 			continue
 		}
-		bc := nat.BaseChain{
-			Family: familyName(ch.Table.Family),
-			Table:  ch.Table.Name,
-			Chain:  ch.Name,
-			Type:   string(ch.Type),
-			Hook:   hookNameOf(ch.Table.Family, *ch.Hooknum),
-		}
-		if ch.Priority != nil {
-			bc.Priority = int32(*ch.Priority)
-		}
-		out = append(out, bc)
+		out = append(out, nat.BaseChain{
+			Family:   familyName(ch.Family),
+			Table:    ch.Table,
+			Chain:    ch.Name,
+			Type:     ch.Type,
+			Hook:     hookNameOf(ch.Family, ch.Hook),
+			Priority: ch.Priority,
+		})
 	}
 	return out, nil
 }
 
-func familyName(f nftables.TableFamily) string {
+func familyName(f uint8) string {
 	switch f {
-	case nftables.TableFamilyIPv4:
+	case unix.NFPROTO_IPV4:
 		return "ip"
-	case nftables.TableFamilyIPv6:
+	case unix.NFPROTO_IPV6:
 		return "ip6"
-	case nftables.TableFamilyINet:
+	case unix.NFPROTO_INET:
 		return "inet"
-	case nftables.TableFamilyARP:
+	case unix.NFPROTO_ARP:
 		return "arp"
-	case nftables.TableFamilyBridge:
+	case unix.NFPROTO_BRIDGE:
 		return "bridge"
-	case nftables.TableFamilyNetdev:
+	case unix.NFPROTO_NETDEV:
 		return "netdev"
 	}
 	return fmt.Sprintf("family%d", f)
@@ -68,13 +66,13 @@ func familyName(f nftables.TableFamily) string {
 
 // hookNameOf names a hook as nft does; hook numbers mean different hooks
 // in the netdev and arp families.
-func hookNameOf(f nftables.TableFamily, h nftables.ChainHook) string {
+func hookNameOf(f uint8, h uint32) string {
 	switch f {
-	case nftables.TableFamilyNetdev:
+	case unix.NFPROTO_NETDEV:
 		if h <= 1 {
 			return [...]string{"ingress", "egress"}[h]
 		}
-	case nftables.TableFamilyARP:
+	case unix.NFPROTO_ARP:
 		if h <= 1 {
 			return [...]string{"input", "output"}[h]
 		}

@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
-	"time"
 
-	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
-	"github.com/mdlayher/netlink"
-	"github.com/proxy-init/netlink-native/internal/netns"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
 	"github.com/proxy-init/netlink-native/nat"
 	"golang.org/x/sys/unix"
@@ -22,16 +19,14 @@ import (
 
 // Client installs, reads and removes our tables in one network namespace.
 // It is safe to keep for the life of a process, to call repeatedly and from
-// several goroutines: calls take turns on its sockets, whose replies are
-// matched to requests by sequence number.
+// several goroutines: calls take turns on its one netlink socket, whose
+// replies are matched to requests by sequence number.
 type Client struct {
 	mu     sync.Mutex
 	nsFD   int
 	nsFile *os.File // opened by Open from a path; closed by Close
 	log    *slog.Logger
 	sock   *nfnl.Socket
-	read   *nftables.Conn
-	readNL *netlink.Conn // read's socket, for its deadline
 
 	// Test hooks: beforeCommit sees (and may alter) every batch about to
 	// be sent; lowerRule replaces the lowering of rules.
@@ -73,14 +68,10 @@ func Open(ctx context.Context, t Target, o Options) (*Client, error) {
 	return &Client{nsFD: fd, nsFile: file, log: log, sock: sock}, nil
 }
 
-// Close releases the sockets, and the namespace if Open opened it by path.
+// Close releases the socket, and the namespace if Open opened it by path.
 func (c *Client) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.read != nil {
-		_ = c.read.CloseLasting()
-		c.read = nil
-	}
 	err := c.sock.Close()
 	if c.nsFile != nil {
 		c.nsFile.Close()
@@ -99,42 +90,7 @@ func (c *Client) begin(ctx context.Context) error {
 	if err := c.sock.SetDeadline(deadline); err != nil {
 		return classifyCtx(ctx, nat.OpRead, err)
 	}
-	if c.readNL != nil {
-		if deadline.IsZero() {
-			deadline = time.Now().Add(nfnl.DefaultTimeout)
-		}
-		_ = c.readNL.SetReadDeadline(deadline)
-	}
 	return nil
-}
-
-// reader opens the dump connection on first use: a fresh install never
-// needs it, and it costs a socket and a thread switch into the namespace.
-func (c *Client) reader(ctx context.Context) (*nftables.Conn, error) {
-	if c.read != nil {
-		return c.read, nil
-	}
-	// The socket is opened on a thread inside the namespace, like ours in
-	// nfnl.Open, rather than with nftables.WithNetNSFd: that option has
-	// mdlayher/socket open /proc/self/task/<tid>/ns/net to come back, and
-	// fails where /proc is absent (an empty chroot).
-	var conn *nftables.Conn
-	var nl *netlink.Conn
-	err := netns.Do(c.nsFD, func() (err error) {
-		conn, err = nftables.New(nftables.AsLasting(), nftables.WithSockOptions(func(n *netlink.Conn) error {
-			nl = n
-			return nil
-		}))
-		return err
-	})
-	if err != nil {
-		return nil, classify(nat.OpOpenSocket, fmt.Errorf("open netlink socket for reading: %w", err))
-	}
-	c.read, c.readNL = conn, nl
-	if err := c.begin(ctx); err != nil {
-		return nil, err
-	}
-	return conn, nil
 }
 
 // maxAttempts bounds the retries when other writers keep changing the
@@ -254,8 +210,8 @@ func (c *Client) rewrite(ctx context.Context, op string, rs *nat.Ruleset, done f
 			}
 		}
 		err = c.commit(b, gen)
-		if errors.Is(err, nfnl.ErrGenerationChanged) || tableVanished(err) {
-			c.log.Debug("ruleset changed during "+op+"; reading it again", "generation", gen)
+		if errors.Is(err, nfnl.ErrGenerationChanged) || readBeforeCommitShowed(err, rs, live) {
+			c.log.Debug("ruleset changed during "+op+"; reading it again", "generation", gen, "refused", err)
 			if err := ctx.Err(); err != nil {
 				return 0, nil, false, err
 			}
@@ -270,14 +226,44 @@ func (c *Client) rewrite(ctx context.Context, op string, rs *nat.Ruleset, done f
 		fmt.Errorf("%s: the ruleset kept changing under us for %d attempts; another process is rewriting it", op, maxAttempts))
 }
 
-// tableVanished reports a batch refused because a table it deletes, one the
-// snapshot saw, is gone: another process removed it in between (seen once in
-// TestConcurrentProcessesLeaveOneCompleteConfiguration, 8 processes racing,
-// though the batch was conditional on the generation read). The batch was
-// aborted whole, so reading again is right, as for a changed generation.
-func tableVanished(err error) bool {
+// readBeforeCommitShowed reports a conditional batch refused because the
+// snapshot it was built from, though labelled with the current generation,
+// showed the ruleset before the commit that made that generation: a table it
+// deletes is gone (ENOENT), or a chain or set it creates is already there
+// (EEXIST). The kernel makes such a read possible: a commit bumps the
+// generation id before it switches the generation that dumps show, and a read
+// falling between the two (the committing CPU interrupted there) sees the new
+// id, in NFTA_GEN_ID and in every dump message's res_id, with the old
+// objects; the generation check of our batch then passes. It was seen once
+// in TestConcurrentProcessesLeaveOneCompleteConfiguration (8 processes
+// racing), and reproduced as 1 in about a million reads against a writer
+// committing in a loop. The batch was aborted whole, so reading again is
+// right, as for a changed generation; the read it was built from was still
+// one consistent ruleset, the one before that commit. An EEXIST counts only
+// when the read lacked a table the batch creates: a table it showed is
+// deleted first, so there it is the Ruleset naming a chain or set twice.
+func readBeforeCommitShowed(err error, rs, live *nat.Ruleset) bool {
 	var re *nfnl.RefusedError
-	return errors.As(err, &re) && re.Msg == unix.NFT_MSG_DELTABLE && re.Errno == unix.ENOENT
+	if !errors.As(err, &re) {
+		return false
+	}
+	switch re.Msg {
+	case unix.NFT_MSG_DELTABLE:
+		return re.Errno == unix.ENOENT
+	case unix.NFT_MSG_NEWCHAIN, unix.NFT_MSG_NEWSET:
+		return re.Errno == unix.EEXIST && rs != nil && lacksTable(live, rs)
+	}
+	return false
+}
+
+// lacksTable reports whether live has no table of some family rs has.
+func lacksTable(live, rs *nat.Ruleset) bool {
+	for _, t := range rs.Tables {
+		if !slices.ContainsFunc(live.Tables, func(l *nat.Table) bool { return l.Family == t.Family }) {
+			return true
+		}
+	}
+	return false
 }
 
 // absent reports whether none of our tables exists, in one small dump
@@ -304,39 +290,52 @@ func (c *Client) commit(b *nfnl.Batch, gen uint32) error {
 	return c.sock.Commit(b, gen)
 }
 
-// snapshot reads our tables and the generation they belong to. Reading takes
-// several dump requests; a generation that moved during them means the read
-// may mix two rulesets, so it is repeated.
+// snapshot reads our tables and the generation they belong to.
 func (c *Client) snapshot(ctx context.Context) (uint32, *nat.Ruleset, error) {
-	conn, err := c.reader(ctx)
-	if err != nil {
-		return 0, nil, err
-	}
+	var live *nat.Ruleset
+	gen, err := c.readAt(ctx, func(v *nfnl.View) (err error) {
+		live, err = readLive(v)
+		return err
+	})
+	return gen, live, err
+}
+
+// readAt runs read, several dump requests, as one consistent snapshot: the
+// generation first, then every dump through a view pinned to it, which
+// refuses an object written at any other generation. If someone committed
+// in between, the read may mix two rulesets, or have failed because a set or
+// table listed by one dump was deleted before the next (ENOENT): it is
+// repeated, as often as the writer retries a refused batch.
+func (c *Client) readAt(ctx context.Context, read func(v *nfnl.View) error) (uint32, error) {
 	for range maxAttempts {
-		before, err := c.sock.Generation()
+		gen, err := c.sock.Generation()
 		if err != nil {
-			return 0, nil, classifyCtx(ctx, nat.OpRead, err)
+			return 0, classifyCtx(ctx, nat.OpRead, err)
 		}
-		live, rerr := readLive(conn, c.sock)
-		after, err := c.sock.Generation()
-		if err != nil {
-			return 0, nil, classifyCtx(ctx, nat.OpRead, err)
+		v := c.sock.At(gen)
+		err = read(v)
+		stale := errors.Is(err, nfnl.ErrGenerationChanged)
+		if !stale && (err != nil || v.Objects() == 0) {
+			// A failed dump, or nothing dumped and so nothing checked: the
+			// generation says whether the ruleset moved under us.
+			now, gerr := c.sock.Generation()
+			if gerr != nil {
+				return 0, classifyCtx(ctx, nat.OpRead, gerr)
+			}
+			stale = now != gen
 		}
-		if before != after {
-			// Someone committed while we read: the read may mix two
-			// rulesets, or have failed because a set or chain listed by one
-			// dump request was deleted before the next one (ENOENT).
+		if stale {
 			if err := ctx.Err(); err != nil {
-				return 0, nil, err
+				return 0, err
 			}
 			continue
 		}
-		if rerr != nil {
-			return 0, nil, classifyCtx(ctx, nat.OpRead, rerr)
+		if err != nil {
+			return 0, classifyCtx(ctx, nat.OpRead, err)
 		}
-		return after, live, nil
+		return gen, nil
 	}
-	return 0, nil, nat.NewKernelError(nat.OpRead, nat.KindConflict,
+	return 0, nat.NewKernelError(nat.OpRead, nat.KindConflict,
 		fmt.Errorf("read rules: the ruleset kept changing under us for %d attempts", maxAttempts))
 }
 

@@ -76,7 +76,7 @@ func TestConcurrentProcessesLeaveOneCompleteConfiguration(t *testing.T) {
 			if strings.Contains(o.stderr, `msg="installed rules"`) {
 				installed++
 			}
-			retries += strings.Count(o.stderr, "ruleset changed while applying")
+			retries += strings.Count(o.stderr, "ruleset changed during apply")
 		}
 		if round%2 == 0 && installed != 1 {
 			t.Errorf("round %d: %d processes report a fresh install into a fresh namespace, want exactly 1", round, installed)

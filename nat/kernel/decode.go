@@ -199,12 +199,19 @@ func exprsEqual(f nat.Family, live, want []expr.Any) bool {
 func unrecognised(ex []expr.Any, comment string) *nat.Rule {
 	kinds := make([]string, len(ex))
 	for i, e := range ex {
-		kinds[i] = fmt.Sprintf("%T%+v", e, e)
-		kinds[i] = strings.TrimPrefix(kinds[i], "*expr.")
+		kinds[i] = exprText(e)
 	}
-	s := strings.Join(kinds, " ")
+	return &nat.Rule{Unrecognised: withComment(strings.Join(kinds, " "), comment)}
+}
+
+// exprText describes a decoded expression for an unrecognised rule.
+func exprText(e expr.Any) string {
+	return strings.TrimPrefix(fmt.Sprintf("%T%+v", e, e), "*expr.")
+}
+
+func withComment(s, comment string) string {
 	if comment != "" {
 		s += fmt.Sprintf(" comment %q", comment)
 	}
-	return &nat.Rule{Unrecognised: s}
+	return s
 }

@@ -5,6 +5,7 @@ package kernel
 import (
 	"net/netip"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/nftables/expr"
@@ -127,5 +128,28 @@ func TestSetElementsRoundTrip(t *testing.T) {
 		if bad != "" || !reflect.DeepEqual(got, s.Elements) {
 			t.Errorf("%s: round trip gave %v (%s), want %v", s.Name, got, bad, s.Elements)
 		}
+	}
+}
+
+// TestLiveRuleNamesWhatItCannotDecode: a live rule read with an expression
+// google/nftables' codec does not decode (unknown name, or attributes that
+// do not decode) is unrecognised, and the text names it in its place, with
+// the rule's comment; the same rule fully decoded is ours again.
+func TestLiveRuleNamesWhatItCannotDecode(t *testing.T) {
+	r := &Rule{Name: "ignore-loopback", Matches: []Match{OIFName{Name: "lo"}}, Verdict: Return{}}
+	var exprs []nfnl.Expr
+	for _, e := range lowerRule(r, IPv4) {
+		exprs = append(exprs, nfnl.Expr{Name: "x", Value: e})
+	}
+	live := nfnl.Rule{Chain: ChainOutput, UserData: userData(r), Exprs: exprs}
+	if got := liveRule(IPv4, live); !reflect.DeepEqual(got, r) {
+		t.Fatalf("fully decoded: %+v, want %+v", got, r)
+	}
+	live.Exprs = append(exprs[:1:1], append([]nfnl.Expr{{Name: "byteorder", Err: nfnl.ErrUnknownExpr}}, exprs[1:]...)...)
+	got := liveRule(IPv4, live)
+	if !strings.Contains(got.Unrecognised, "Meta&{Key:7 ") ||
+		!strings.Contains(got.Unrecognised, " byteorder(not decoded: unknown expression) Cmp&") ||
+		!strings.HasSuffix(got.Unrecognised, ` comment "proxy-init/ignore-loopback"`) || got.Name != "" {
+		t.Fatalf("with an undecoded expression: %+v", got)
 	}
 }

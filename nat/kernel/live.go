@@ -6,18 +6,22 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 
-	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
 	"github.com/proxy-init/netlink-native/internal/nfnl"
 	"github.com/proxy-init/netlink-native/nat"
+	"golang.org/x/sys/unix"
 )
 
-// readLive reads our tables back from the kernel into the ruleset model. It
-// uses google/nftables' dump requests, which decode rules into expressions.
-func readLive(conn *nftables.Conn, sock *nfnl.Socket) (*nat.Ruleset, error) {
-	// Which of our tables exist, and their flags, come from our own dump,
-	// once: google/nftables v0.3.0 decodes the flags in host byte order.
-	tables, err := sock.Tables()
+// readLive reads our tables back from the kernel into the ruleset model,
+// through v, so that all of it belongs to v's generation: which of our
+// tables exist and their flags, then per table its sets (and their
+// elements), chains and rules, one dump each; rules are dumped once for the
+// whole table.
+func readLive(v *nfnl.View) (*nat.Ruleset, error) {
+	tables, err := v.Tables()
 	if err != nil {
 		return nil, err
 	}
@@ -27,7 +31,7 @@ func readLive(conn *nftables.Conn, sock *nfnl.Socket) (*nat.Ruleset, error) {
 			if nt.Family != uint8(fam) || nt.Name != nat.TableName {
 				continue
 			}
-			t, err := readTable(conn, sock, fam)
+			t, err := readTable(v, fam)
 			if err != nil {
 				return nil, fmt.Errorf("read table %s %s: %w", fam, nat.TableName, err)
 			}
@@ -40,91 +44,115 @@ func readLive(conn *nftables.Conn, sock *nfnl.Socket) (*nat.Ruleset, error) {
 
 // readTable reads our table of one family, which the caller's table dump
 // found; the dump is not asked for again.
-func readTable(conn *nftables.Conn, sock *nfnl.Socket, fam nat.Family) (*nat.Table, error) {
-	nt := &nftables.Table{Name: nat.TableName, Family: nftables.TableFamily(fam)}
+func readTable(v *nfnl.View, fam nat.Family) (*nat.Table, error) {
 	t := &nat.Table{Family: fam, Name: nat.TableName}
-	counts, err := sock.ExprCounts(uint8(fam), nat.TableName)
+	sets, err := v.Sets(uint8(fam), nat.TableName)
 	if err != nil {
 		return nil, err
 	}
-
-	sets, err := conn.GetSets(nt)
-	if err != nil {
-		return nil, fmt.Errorf("list sets: %w", err)
-	}
 	for _, ns := range sets {
-		s, err := readSet(sock, fam, ns)
+		s, err := readSet(v, fam, ns)
 		if err != nil {
 			return nil, err
 		}
 		t.Sets = append(t.Sets, s)
 	}
 
-	chains, err := conn.ListChainsOfTableFamily(nftables.TableFamily(fam))
+	chains, err := v.Chains(uint8(fam), nat.TableName)
 	if err != nil {
-		return nil, fmt.Errorf("list chains: %w", err)
+		return nil, err
 	}
+	byName := make(map[string]*nat.Chain, len(chains))
 	for _, nc := range chains {
-		if nc.Table.Name != nat.TableName {
-			continue
-		}
 		c := &nat.Chain{Name: nc.Name}
-		if nc.Hooknum != nil {
-			c.Hook = &nat.Hook{Name: hookName(*nc.Hooknum), Type: string(nc.Type), Policy: "accept"}
-			if nc.Priority != nil {
-				c.Hook.Priority = int32(*nc.Priority)
-			}
-			if nc.Policy != nil && *nc.Policy != nftables.ChainPolicyAccept {
+		if nc.Base {
+			c.Hook = &nat.Hook{Name: hookName(nc.Hook), Type: nc.Type, Priority: nc.Priority, Policy: "accept"}
+			if nc.Policy != nfAccept {
 				c.Hook.Policy = "drop"
 			}
 		}
-		rules, err := conn.GetRules(nt, nc)
-		if err != nil {
-			return nil, fmt.Errorf("list rules of chain %s: %w", nc.Name, err)
-		}
-		for _, nr := range rules {
-			r := decodeRule(fam, nr.Exprs, nr.UserData)
-			if n := counts[nr.Handle]; n != len(nr.Exprs) {
-				r = &nat.Rule{Unrecognised: fmt.Sprintf("%d expressions in the kernel, %d understood: %s", n, len(nr.Exprs), unrecognised(nr.Exprs, "").Unrecognised)}
-			}
-			c.Rules = append(c.Rules, r)
-		}
 		t.Chains = append(t.Chains, c)
+		byName[c.Name] = c
+	}
+
+	rules, err := v.Rules(uint8(fam), nat.TableName)
+	if err != nil {
+		return nil, err
+	}
+	for _, nr := range rules {
+		c := byName[nr.Chain]
+		if c == nil {
+			// The chain dump and the rule dump are of one generation (the
+			// view checks), so this is the kernel contradicting itself.
+			return nil, fmt.Errorf("rule %d of chain %s, which the chain dump did not list", nr.Handle, nr.Chain)
+		}
+		c.Rules = append(c.Rules, liveRule(fam, nr))
 	}
 	return t, nil
 }
 
-func hookName(h nftables.ChainHook) string {
+const nfAccept = 1 // NF_ACCEPT, a base chain's policy
+
+// liveRule decodes one rule; one holding an expression google/nftables'
+// codec does not decode is unrecognised, and says which.
+func liveRule(fam nat.Family, nr nfnl.Rule) *nat.Rule {
+	ex := make([]expr.Any, 0, len(nr.Exprs))
+	decoded := true
+	for _, e := range nr.Exprs {
+		if e.Value == nil {
+			decoded = false
+			break
+		}
+		ex = append(ex, e.Value)
+	}
+	if decoded {
+		return decodeRule(fam, ex, nr.UserData)
+	}
+	kinds := make([]string, len(nr.Exprs))
+	for i, e := range nr.Exprs {
+		if e.Value != nil {
+			kinds[i] = exprText(e.Value)
+		} else {
+			kinds[i] = fmt.Sprintf("%s(not decoded: %v)", e.Name, e.Err)
+		}
+	}
+	comment, _ := userdata.GetString(nr.UserData, userdata.TypeComment)
+	return &nat.Rule{Unrecognised: withComment(strings.Join(kinds, " "), comment)}
+}
+
+func hookName(h uint32) string {
 	switch h {
-	case *nftables.ChainHookPrerouting:
+	case unix.NF_INET_PRE_ROUTING:
 		return "prerouting"
-	case *nftables.ChainHookOutput:
+	case unix.NF_INET_LOCAL_OUT:
 		return "output"
 	}
 	return fmt.Sprintf("hook%d", h)
 }
 
-func readSet(sock *nfnl.Socket, fam nat.Family, ns *nftables.Set) (*nat.Set, error) {
+func readSet(v *nfnl.View, fam nat.Family, ns nfnl.Set) (*nat.Set, error) {
 	s := &nat.Set{Name: ns.Name}
-	switch ns.KeyType.GetNFTMagic() {
-	case nftables.TypeInetService.GetNFTMagic():
+	switch ns.KeyType {
+	case nfnl.TypeInetServic:
 		s.Key = nat.KeyPort
-	case nftables.TypeIPAddr.GetNFTMagic():
+	case nfnl.TypeIPv4Addr:
 		s.Key = nat.KeyIPv4
-	case nftables.TypeIP6Addr.GetNFTMagic():
+	case nfnl.TypeIPv6Addr:
 		s.Key = nat.KeyIPv6
 	default:
-		s.Unrecognised = "key type " + ns.KeyType.Name
+		s.Unrecognised = fmt.Sprintf("key type %d (an nft datatype id)", ns.KeyType)
 	}
-	if !ns.Interval || ns.IsMap || ns.Constant || ns.HasTimeout {
-		s.Unrecognised = fmt.Sprintf("flags interval=%v map=%v constant=%v timeout=%v", ns.Interval, ns.IsMap, ns.Constant, ns.HasTimeout)
+	interval := ns.Flags&unix.NFT_SET_INTERVAL != 0
+	isMap := ns.Flags&unix.NFT_SET_MAP != 0
+	constant := ns.Flags&unix.NFT_SET_CONSTANT != 0
+	timeout := ns.Flags&unix.NFT_SET_TIMEOUT != 0 || ns.Timeout
+	if !interval || isMap || constant || timeout {
+		s.Unrecognised = fmt.Sprintf("flags interval=%v map=%v constant=%v timeout=%v", interval, isMap, constant, timeout)
 	}
 	if s.Unrecognised != "" {
 		return s, nil
 	}
-	// Our own dump, not conn.GetSetElements: see nfnl.SetElements for the
-	// seconds that saves on a large set.
-	elems, err := sock.SetElements(uint8(fam), nat.TableName, ns.Name)
+	elems, err := v.SetElements(uint8(fam), nat.TableName, ns.Name)
 	if err != nil {
 		return nil, err
 	}
