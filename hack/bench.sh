@@ -118,11 +118,14 @@ if [ -z "${BENCH_SECTIONS:-}" ] || [[ ",$BENCH_SECTIONS," == *,9,* ]]; then
 		echo "# Pod start on a real node (section 9 of make bench)"
 		echo
 		echo "Run $(date -u +%Y-%m-%dT%H:%MZ) at $(git describe --always --dirty), $rounds interleaved rounds, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
-		echo "Apply (Create returned) to Ready on the single-node cluster of make e2e (docs/e2e.md); medians."
+		echo "Apply (Create returned) to Ready on the single-node cluster of make e2e (docs/e2e.md); medians. Each pod"
+		echo "starts once the last one's sandbox has stopped (its CNI DEL done), so no start shares the node with a teardown."
 		echo "Goals (issue 17): the CNI plugin adds at most 5% to an unmeshed pod's start; CNI mode starts a"
 		echo "meshed pod faster than init-container mode."
 		echo
 		grep '^|' "$tmp/podstart.log"
+		echo
+		grep '^Resolution:' "$tmp/podstart.log" || true
 	} >"$out"
 	echo "bench: wrote $out" >&2
 fi

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strconv"
@@ -80,10 +81,18 @@ func BenchmarkPodStart(b *testing.B) {
 			k := kinds[i]
 			setCNIConfig(b, k.conf, wantFor(k.conf), unwantedFor(k.conf))
 			name := fmt.Sprintf("bench-%d-%d", r, i)
-			d, err := startToReady(ctx, k.pod(name))
+			pod := k.pod(name)
+			d, err := startToReady(ctx, pod)
 			deletePod(b, "default", name)
 			if err != nil {
 				b.Fatalf("%s: %v", k.name, err)
+			}
+			// The next pod starts on a quiet node: the API object is gone
+			// before the sandbox's teardown (CNI DEL) is, and a pod started
+			// beside that teardown took up to a third longer, depending
+			// only on its place in the round.
+			if err := c.WaitSandboxesStopped(ctx, string(pod.UID)); err != nil {
+				b.Fatal(err)
 			}
 			samples[k.name] = append(samples[k.name], d.Seconds()*1000)
 		}
@@ -92,15 +101,32 @@ func BenchmarkPodStart(b *testing.B) {
 		Kind     string  `json:"kind"`
 		Runs     int     `json:"runs"`
 		MedianMS float64 `json:"median_ms"`
+		MinMS    float64 `json:"min_ms"`
+		MaxMS    float64 `json:"max_ms"`
 		Ratio    float64 `json:"ratio_to_unmeshed_plain"`
 	}
 	var rows []row
 	base := median(samples[kinds[0].name])
-	fmt.Printf("\n| pod kind | runs | apply to Ready, median ms | ratio to unmeshed (plain) |\n|---|---|---|---|\n")
+	fmt.Printf("\n| pod kind | runs | apply to Ready, median ms | min | max | ratio to unmeshed (plain) |\n|---|---|---|---|---|---|\n")
 	for _, k := range kinds {
-		m := median(samples[k.name])
-		rows = append(rows, row{k.name, len(samples[k.name]), m, m / base})
-		fmt.Printf("| %s | %d | %.0f | %.3f |\n", k.name, len(samples[k.name]), m, m/base)
+		v := samples[k.name]
+		m := median(v)
+		rows = append(rows, row{k.name, len(v), m, slices.Min(v), slices.Max(v), m / base})
+		fmt.Printf("| %s | %d | %.0f | %.0f | %.0f | %.3f |\n", k.name, len(v), m, slices.Min(v), slices.Max(v), m/base)
+	}
+	// What a ratio can resolve: the same kind's medians over the rounds of
+	// each order (forward, reverse) differ by this much with nothing
+	// changed between them.
+	var even, odd []float64
+	for i, v := range samples[kinds[0].name] {
+		if i%2 == 0 {
+			even = append(even, v)
+		} else {
+			odd = append(odd, v)
+		}
+	}
+	if len(odd) > 0 {
+		fmt.Printf("\nResolution: the unmeshed (plain) medians of the forward and of the reverse rounds differ by %.1f%%.\n", 100*math.Abs(median(even)-median(odd))/base)
 	}
 	j, _ := json.Marshal(rows)
 	fmt.Printf("\n%s\n", j)
@@ -128,8 +154,9 @@ func unwantedFor(conf []byte) []string {
 	return nil
 }
 
-// startToReady creates pod and returns the time from Create's return to
-// the Ready condition seen on a watch opened before.
+// startToReady creates pod (setting its UID to the created one) and returns
+// the time from Create's return to the Ready condition seen on a watch
+// opened before.
 func startToReady(ctx context.Context, pod *corev1.Pod) (time.Duration, error) {
 	pod.Spec.TerminationGracePeriodSeconds = new(int64)
 	pods := c.Client().CoreV1().Pods(pod.Namespace)
@@ -138,9 +165,11 @@ func startToReady(ctx context.Context, pod *corev1.Pod) (time.Duration, error) {
 		return 0, err
 	}
 	defer w.Stop()
-	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
 		return 0, err
 	}
+	pod.UID = created.UID
 	start := time.Now()
 	timeout := time.After(90 * time.Second)
 	for {
