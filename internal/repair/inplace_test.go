@@ -83,18 +83,28 @@ func pluginEntryOf(t *testing.T, path string) []byte {
 	return entry
 }
 
+// newInPlace is a harness (not yet started) in in-place mode for pod: a fake
+// runtime holding its sandbox, whose namespace is at netnsPath, a Fake
+// engine, the plugin's configuration at conf, and the pod's namespace
+// object created.
+func newInPlace(t *testing.T, pod *corev1.Pod, ns *corev1.Namespace, conf, netnsPath string, maxRetries int) (*harness, *fakeRuntime, *nat.Fake) {
+	t.Helper()
+	rt := &fakeRuntime{sandboxes: []fakeSandbox{{id: "sb1", namespace: pod.Namespace, name: pod.Name, uid: string(pod.UID), info: containerdInfo(netnsPath)}}}
+	engine := nat.NewFake()
+	h := newHarness(t, Options{Mode: ModeInPlace, MaxRetries: maxRetries, InPlace: InPlaceOptions{CNIConfig: conf, Sandboxes: serveFakeRuntime(t, rt), Engine: engine}}, pod)
+	if _, err := h.client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return h, rt, engine
+}
+
 // TestInPlace: the pod keeps running; its namespace, found through the
 // runtime, gets exactly the rules the plugin's ADD installs for it; the
 // event says so; a second status update of the same restart does nothing.
 func TestInPlace(t *testing.T) {
 	pod, ns := annotated("web", failed(95, 1))
 	conf := writeConfig(t, t.TempDir(), conflist)
-	rt := &fakeRuntime{sandboxes: []fakeSandbox{{id: "sb1", namespace: "app", name: "web", uid: string(pod.UID), info: containerdInfo("/var/run/netns/cni-web")}}}
-	engine := nat.NewFake()
-	h := newHarness(t, Options{Mode: ModeInPlace, InPlace: InPlaceOptions{CNIConfig: conf, Sandboxes: serveFakeRuntime(t, rt), Engine: engine}}, pod)
-	if _, err := h.client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h, _, engine := newInPlace(t, pod, ns, conf, "/var/run/netns/cni-web", 0)
 	h.start()
 	h.eventually("an event", func() bool { return len(h.events()) == 1 })
 	pod.Status.Conditions = append(pod.Status.Conditions, corev1.PodCondition{Type: "Other", Status: "True"})
@@ -133,12 +143,7 @@ func TestInPlaceWaitsForPlugin(t *testing.T) {
 	pod, ns := annotated("web", failed(95, 1))
 	dir := t.TempDir()
 	writeConfig(t, dir, noPluginYet)
-	rt := &fakeRuntime{sandboxes: []fakeSandbox{{id: "sb1", namespace: "app", name: "web", uid: string(pod.UID), info: containerdInfo("/var/run/netns/cni-web")}}}
-	engine := nat.NewFake()
-	h := newHarness(t, Options{Mode: ModeInPlace, MaxRetries: 1, InPlace: InPlaceOptions{CNIConfig: dir, Sandboxes: serveFakeRuntime(t, rt), Engine: engine}}, pod)
-	if _, err := h.client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h, _, engine := newInPlace(t, pod, ns, dir, "/var/run/netns/cni-web", 1)
 	h.start()
 	h.eventually("two failed attempts", func() bool { return h.m.PodsRepairErrors != nil && counterValue(h.m.PodsRepairErrors) == 2 })
 	h.settle()
@@ -161,12 +166,7 @@ func TestInPlaceUnmeshedPod(t *testing.T) {
 	pod, ns := annotated("job", failed(95, 1))
 	pod.Spec.Containers = []corev1.Container{{Name: "app"}}
 	conf := writeConfig(t, t.TempDir(), conflist)
-	rt := &fakeRuntime{sandboxes: []fakeSandbox{{id: "sb1", namespace: "app", name: "job", uid: string(pod.UID), info: containerdInfo("/x")}}}
-	engine := nat.NewFake()
-	h := newHarness(t, Options{Mode: ModeInPlace, InPlace: InPlaceOptions{CNIConfig: conf, Sandboxes: serveFakeRuntime(t, rt), Engine: engine}}, pod)
-	if _, err := h.client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h, rt, engine := newInPlace(t, pod, ns, conf, "/x", 0)
 	h.start()
 	h.eventually("the runtime is asked", func() bool { rt.mu.Lock(); defer rt.mu.Unlock(); return rt.lists == 1 })
 	h.settle()
@@ -219,12 +219,7 @@ func TestOneRunReportedThreeWays(t *testing.T) {
 	pod.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: ValidatorName, RestartCount: 0,
 		State: corev1.ContainerState{Terminated: exited}}}
 	conf := writeConfig(t, t.TempDir(), conflist)
-	rt := &fakeRuntime{sandboxes: []fakeSandbox{{id: "sb1", namespace: "app", name: "web", uid: string(pod.UID), info: containerdInfo("/var/run/netns/cni-web")}}}
-	engine := nat.NewFake()
-	h := newHarness(t, Options{Mode: ModeInPlace, InPlace: InPlaceOptions{CNIConfig: conf, Sandboxes: serveFakeRuntime(t, rt), Engine: engine}}, pod)
-	if _, err := h.client.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h, _, _ := newInPlace(t, pod, ns, conf, "/var/run/netns/cni-web", 0)
 	h.start()
 	h.eventually("the repair of the just-exited run", func() bool { return counterValue(h.m.PodsRepaired) == 1 })
 	st := &pod.Status.InitContainerStatuses[0]
