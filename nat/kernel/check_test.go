@@ -17,17 +17,26 @@ import (
 	"github.com/proxy-init/netlink-native/nat/nattest"
 )
 
+// freshOrInstalled is a client on a new namespace, holding the default
+// configuration when installed is set: the two states a refusal must leave
+// as they were.
+func freshOrInstalled(t *testing.T, installed bool) (*testns.NS, *kernel.Client) {
+	t.Helper()
+	ns := testns.New(t)
+	c := kernel.OpenClient(t, ns)
+	if installed {
+		kernel.MustApply(t, c, nattest.MustPlan(t, nat.DefaultConfig()))
+	}
+	return ns, c
+}
+
 // TestKernelCheck: the kernel validates the batch Apply would send and
 // aborts it: a good plan passes, a refused one reports the refusal, and the
 // ruleset (listing with handles) is unchanged either way, in a fresh
 // namespace and over an install.
 func TestKernelCheck(t *testing.T) {
 	for _, existing := range []bool{false, true} {
-		ns := testns.New(t)
-		c := kernel.OpenClient(t, ns)
-		if existing {
-			kernel.MustApply(t, c, nattest.MustPlan(t, nat.DefaultConfig()))
-		}
+		ns, c := freshOrInstalled(t, existing)
 		before := snapshotRuleset(t, ns)
 		if err := c.Check(t.Context(), nattest.MustPlan(t, testcfg.Full())); err != nil {
 			t.Fatalf("existing=%v: check of a good plan: %v", existing, err)
@@ -146,11 +155,7 @@ func TestKernelDanglingReferenceIsNotAMissingFeature(t *testing.T) {
 	noChain.Tables[0].Chains = noChain.Tables[0].Chains[1:] // PROXY_INIT_REDIRECT, PREROUTING's jump target
 	for name, rs := range map[string]*nat.Ruleset{"missing set": noSet, "missing chain": noChain} {
 		for _, existing := range []bool{false, true} {
-			ns := testns.New(t)
-			c := kernel.OpenClient(t, ns)
-			if existing {
-				kernel.MustApply(t, c, nattest.MustPlan(t, nat.DefaultConfig()))
-			}
+			ns, c := freshOrInstalled(t, existing)
 			before := snapshotRuleset(t, ns)
 			_, applyErr := c.Apply(t.Context(), rs)
 			checkErr := c.Check(t.Context(), rs)
