@@ -135,24 +135,25 @@ func TestCLISimulateNeedsNoKernel(t *testing.T) {
 // A list that comes from a YAML block or a file ends in a newline; it is
 // read as the same list, as upstream's StringSlice flags read it.
 func TestCLIListWithTrailingNewline(t *testing.T) {
-	r := runBinary(t, "--simulate", "--ipv6=false", "--inbound-ports-to-ignore", "4190,4191\n", "--subnets-to-ignore", "10.0.0.0/8\r\n")
-	if r.code != 0 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
-	}
-	for _, want := range []string{"elements = { 4190-4191 }", "elements = { 10.0.0.0/8 }"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("simulate output lacks %q:\n%s", want, r.stdout)
-		}
-	}
+	simulateShows(t, []string{"--inbound-ports-to-ignore", "4190,4191\n", "--subnets-to-ignore", "10.0.0.0/8\r\n"},
+		"elements = { 4190-4191 }", "elements = { 10.0.0.0/8 }")
 }
 
 // Items are trimmed of spaces in every list, ports as well as subnets.
 func TestCLIListItemsAreTrimmed(t *testing.T) {
-	r := runBinary(t, "--simulate", "--ipv6=false", "--inbound-ports-to-ignore", "80, 90", "--subnets-to-ignore", "10.0.0.0/8, 12.0.0.0/8")
+	simulateShows(t, []string{"--inbound-ports-to-ignore", "80, 90", "--subnets-to-ignore", "10.0.0.0/8, 12.0.0.0/8"},
+		"elements = { 80, 90 }", "elements = { 10.0.0.0/8, 12.0.0.0/8 }")
+}
+
+// simulateShows runs --simulate (IPv4 only) with args and wants each of
+// wants in what it prints.
+func simulateShows(t *testing.T, args []string, wants ...string) {
+	t.Helper()
+	r := runBinary(t, append([]string{"--simulate", "--ipv6=false"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	for _, want := range []string{"elements = { 80, 90 }", "elements = { 10.0.0.0/8, 12.0.0.0/8 }"} {
+	for _, want := range wants {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("simulate output lacks %q:\n%s", want, r.stdout)
 		}
