@@ -13,10 +13,6 @@ import (
 	"github.com/containernetworking/cni/pkg/types"
 	"github.com/containernetworking/cni/pkg/version"
 	"github.com/proxy-init/netlink-native/internal/cni"
-	// One processor from the start of initialisation: the plugin does one
-	// thing at a time, and an idle second processor only costs thread
-	// wake-ups (internal/oneproc says how much).
-	_ "github.com/proxy-init/netlink-native/internal/oneproc"
 )
 
 func main() {
