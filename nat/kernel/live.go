@@ -66,7 +66,7 @@ func readTable(v *nfnl.View, fam nat.Family) (*nat.Table, error) {
 	for _, nc := range chains {
 		c := &nat.Chain{Name: nc.Name}
 		if nc.Base {
-			c.Hook = &nat.Hook{Name: hookName(nc.Hook), Type: nc.Type, Priority: nc.Priority, Policy: "accept"}
+			c.Hook = &nat.Hook{Name: hookNameOf(uint8(fam), nc.Hook), Type: nc.Type, Priority: nc.Priority, Policy: "accept"}
 			if nc.Policy != nfAccept {
 				c.Hook.Policy = "drop"
 			}
@@ -118,16 +118,6 @@ func liveRule(fam nat.Family, nr nfnl.Rule) *nat.Rule {
 	}
 	comment, _ := userdata.GetString(nr.UserData, userdata.TypeComment)
 	return &nat.Rule{Unrecognised: withComment(strings.Join(kinds, " "), comment)}
-}
-
-func hookName(h uint32) string {
-	switch h {
-	case unix.NF_INET_PRE_ROUTING:
-		return "prerouting"
-	case unix.NF_INET_LOCAL_OUT:
-		return "output"
-	}
-	return fmt.Sprintf("hook%d", h)
 }
 
 func readSet(v *nfnl.View, fam nat.Family, ns nfnl.Set) (*nat.Set, error) {
