@@ -118,11 +118,11 @@ func (c *Client) Apply(ctx context.Context, rs *nat.Ruleset) (nat.Outcome, error
 	if err := c.begin(ctx); err != nil {
 		return 0, err
 	}
-	fresh, err := c.absent()
+	ours, err := c.ourTables()
 	if err != nil {
 		return 0, classifyCtx(ctx, nat.OpRead, err)
 	}
-	if fresh {
+	if len(ours) == 0 {
 		b := &nfnl.Batch{}
 		if err := c.addTables(b, rs, true); err != nil {
 			return 0, err
@@ -163,21 +163,18 @@ func (c *Client) Check(ctx context.Context, rs *nat.Ruleset) error {
 	if err := c.begin(ctx); err != nil {
 		return err
 	}
-	fresh, err := c.absent()
+	ours, err := c.ourTables()
 	if err != nil {
 		return classifyCtx(ctx, nat.OpRead, err)
 	}
+	// The batch only needs the tables' names, which the table dump gave:
+	// the kernel validates and aborts it, so no snapshot of their contents
+	// (every set element of them) is read.
 	b := &nfnl.Batch{}
-	if !fresh {
-		_, live, err := c.snapshot(ctx)
-		if err != nil {
-			return err
-		}
-		for _, t := range live.Tables {
-			b.DelTable(uint8(t.Family), t.Name)
-		}
+	for _, t := range ours {
+		b.DelTable(t.Family, t.Name)
 	}
-	if err := c.addTables(b, rs, fresh); err != nil {
+	if err := c.addTables(b, rs, len(ours) == 0); err != nil {
 		return err
 	}
 	if c.beforeCommit != nil {
@@ -266,21 +263,22 @@ func lacksTable(live, rs *nat.Ruleset) bool {
 	return false
 }
 
-// absent reports whether none of our tables exists, in one small dump
-// request. Then the fresh-install batch applies; otherwise sending it would
+// ourTables lists which of our tables exist, in one small dump request.
+// With none, the fresh-install batch applies; otherwise sending it would
 // only be refused (EEXIST) after the kernel did, and undid, all its work.
 // Tables of families the plan leaves out count too: they must go.
-func (c *Client) absent() (bool, error) {
+func (c *Client) ourTables() ([]nfnl.Table, error) {
 	tables, err := c.sock.Tables()
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	var ours []nfnl.Table
 	for _, t := range tables {
 		if t.Name == nat.TableName && (t.Family == uint8(nat.IPv4) || t.Family == uint8(nat.IPv6)) {
-			return false, nil
+			ours = append(ours, t)
 		}
 	}
-	return true, nil
+	return ours, nil
 }
 
 func (c *Client) commit(b *nfnl.Batch, gen uint32) error {
