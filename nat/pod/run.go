@@ -145,11 +145,7 @@ func inspect(ctx context.Context, rep *report, eng nat.Engine, host nat.Host, fl
 				rep.foreign = append(rep.foreign, c)
 			}
 		}
-		if legacy, err := host.LegacyNATPresent(ctx); err != nil {
-			log.Debug("could not check for legacy iptables", "error", err)
-		} else if legacy {
-			rep.warn(log, WarnLegacyNAT, "legacy iptables nat rules exist in this namespace; they run on the same hooks and are not evaluated")
-		}
+		rep.warnLegacyNAT(ctx, host, log, "are not evaluated")
 	}
 	if flow == nil {
 		return nil
@@ -177,11 +173,7 @@ func inspect(ctx context.Context, rep *report, eng nat.Engine, host nat.Host, fl
 func apply(ctx context.Context, rep *report, eng nat.Engine, host nat.Host, j job, log *slog.Logger) error {
 	log.Info("configuration", j.cfg.Summary()...)
 	if host != nil {
-		if legacy, err := host.LegacyNATPresent(ctx); err != nil {
-			log.Debug("could not check for legacy iptables", "error", err)
-		} else if legacy {
-			rep.warn(log, WarnLegacyNAT, "legacy iptables nat rules exist in this namespace; they run on the same hooks and can shadow ours")
-		}
+		rep.warnLegacyNAT(ctx, host, log, "can shadow ours")
 	}
 	// Open the sysctl before touching the rules, so that an unwritable one
 	// fails the run before anything changes. It may not exist until our NAT
@@ -228,6 +220,17 @@ func apply(ctx context.Context, rep *report, eng nat.Engine, host nat.Host, j jo
 	}
 	log.Info("set conntrack close-wait timeout", "seconds", closeWait)
 	return nil
+}
+
+// warnLegacyNAT warns when the namespace has a legacy iptables nat table,
+// whose rules run on our hooks: effect says what that means to the caller.
+// A failed check is only logged: it decides nothing.
+func (r *Result) warnLegacyNAT(ctx context.Context, host nat.Host, log *slog.Logger, effect string) {
+	if legacy, err := host.LegacyNATPresent(ctx); err != nil {
+		log.Debug("could not check for legacy iptables", "error", err)
+	} else if legacy {
+		r.warn(log, WarnLegacyNAT, "legacy iptables nat rules exist in this namespace; they run on the same hooks and "+effect)
+	}
 }
 
 // sysctlError names the setting and the value asked for, in the library's
