@@ -75,16 +75,21 @@ const (
 	FieldRuleset                              // a Ruleset given to an engine (Ruleset.Validate)
 	FieldNetNS                                // nat/pod: the namespace to program (pod.AtPath)
 	FieldCloseWaitSecs                        // nat/pod: the close-wait timeout (ApplyOptions.CloseWaitSecs)
+
+	// fieldCount sizes fieldNames, so that a field added above without a
+	// name is an empty entry TestEveryFieldIsNamed finds, and a front end's
+	// test that walks the fields while they are named reaches it.
+	fieldCount
 )
 
-var fieldNames = [...]string{"setting", "InboundProxyPort", "OutboundProxyPort", "ProxyUID", "ProxyGID",
+var fieldNames = [fieldCount]string{"setting", "InboundProxyPort", "OutboundProxyPort", "ProxyUID", "ProxyGID",
 	"PortsToRedirect", "InboundPortsToIgnore", "OutboundPortsToIgnore", "InboundSubnetsToIgnore",
 	"OutboundSubnetsToIgnore", "ruleset", "NetNS", "CloseWaitSecs"}
 
 // String is the Go name of the field, for a program that has no words of
 // its own for it.
 func (f Field) String() string {
-	if f >= 0 && int(f) < len(fieldNames) {
+	if f >= 0 && f < fieldCount && fieldNames[f] != "" {
 		return fieldNames[f]
 	}
 	return fmt.Sprintf("field(%d)", int(f))

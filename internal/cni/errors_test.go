@@ -70,7 +70,8 @@ func TestRunErrorCodes(t *testing.T) {
 // is named by its linkerd.* key when nat refuses it (the plugin used to
 // rewrite proxy-init's flag strings into keys with a regular expression).
 func TestEveryFieldHasAKey(t *testing.T) {
-	for f := nat.FieldOther + 1; f <= nat.FieldCloseWaitSecs; f++ {
+	// Every field nat names, so that a field added later is checked too.
+	for f := nat.FieldOther + 1; f.String() != fmt.Sprintf("field(%d)", int(f)); f++ {
 		switch f {
 		case nat.FieldRuleset, nat.FieldNetNS, nat.FieldCloseWaitSecs: // no key: a plan, CNI_NETNS, not a CNI setting
 			continue
