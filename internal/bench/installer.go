@@ -103,8 +103,8 @@ const entryType = `"type": "linkerd-cni"`
 
 var conflist = []byte(`{"cniVersion":"0.3.1","name":"k8s-pod-network","plugins":[{"type":"ptp","ipam":{"type":"host-local"}},{"type":"portmap","capabilities":{"portMappings":true}}]}`)
 
-func startInstaller(name, bin, pluginPath string) (*installer, error) {
-	bin, err := filepath.Abs(bin)
+func startInstaller(name, bin, pluginPath string) (_ *installer, err error) {
+	bin, err = filepath.Abs(bin)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +113,13 @@ func startInstaller(name, bin, pluginPath string) (*installer, error) {
 		return nil, err
 	}
 	in := &installer{name: name, bin: bin, root: root, net: root + "/host/etc/cni/net.d", sa: root + "/sa", inotify: -1}
+	// The caller stops only what it got back: on a failure, the installer
+	// (one that never got ready keeps running) and its tree go here.
+	defer func() {
+		if err != nil {
+			in.stop()
+		}
+	}()
 	for _, d := range []string{in.net, root + "/host/opt/cni/bin", root + "/image", in.sa} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
