@@ -96,15 +96,17 @@ hack:
 # creates and runs the scenarios against it. Root; never skipped under CI.
 # -p 1: one test binary (one cluster) at a time; two side by side on two
 # cores only slow each other down.
+# No `build` prerequisite: hack/e2e/images builds every binary and image it
+# runs from the working tree itself, so bin/ would go unused.
 E2E_TIMEOUT ?= 40m
-e2e: deps-test deps-e2e build
+e2e: deps-test deps-e2e
 	cd hack/e2e && $(GO) vet ./... && $(GO) test -p 1 -count=1 -timeout $(E2E_TIMEOUT) ./...
 
 # Pod start on the real node (apply to Ready, medians over interleaved
 # rounds): unmeshed, unmeshed with the plugin chained, meshed in CNI and in
 # init-container mode. Markdown and JSON on stdout; a measurement only.
 E2E_BENCH_ROUNDS ?= 15
-e2e-bench: deps-test deps-e2e build
+e2e-bench: deps-test deps-e2e
 	cd hack/e2e && E2E_BENCH=$(E2E_BENCH_ROUNDS) $(GO) test -count=1 -timeout $(E2E_TIMEOUT) -run '^$$' -bench '^BenchmarkPodStart$$' -benchtime 1x ./scenarios/
 
 demo: build

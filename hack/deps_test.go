@@ -18,6 +18,7 @@ func TestDepsNamesWhatAFreshMachineLacks(t *testing.T) {
 	for group, want := range map[string][]string{
 		"test":  {"nftables", "iptables", "iproute2", "util-linux", "gcc", "podman", "buildah", "runc", "libcap2-bin", "make"},
 		"bench": {"nftables", "iptables", "iproute2", "util-linux", "hyperfine"},
+		"e2e":   {"containerd", "runc", "util-linux", "iproute2", "podman"},
 	} {
 		cmd := exec.Command("/bin/bash", "deps.sh", group)
 		cmd.Env = []string{"PATH=" + t.TempDir(), "DEPS_DRY_RUN=1"}

@@ -27,7 +27,10 @@ func TestSIGKILLAtRandomMoments(t *testing.T) {
 	must(t, os.Symlink("../../calico/linked.json", n.net+"/60-linked.conflist"))
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 
-	// The pod network: rewrites 10-… by rename every millisecond or so.
+	// The pod network: rewrites 10-… by rename every millisecond or so. It
+	// draws from a generator of its own: a rand.Rand is not safe for two
+	// goroutines.
+	writerRng := rand.New(rand.NewPCG(rng.Uint64(), 2))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -43,7 +46,7 @@ func TestSIGKILLAtRandomMoments(t *testing.T) {
 			if os.WriteFile(tmp, []byte(strings.ReplaceAll(calico, "calico", confName(0))), 0o644) == nil {
 				os.Rename(tmp, n.net+"/"+confName(0))
 			}
-			time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond)
+			time.Sleep(time.Duration(writerRng.IntN(2000)) * time.Microsecond)
 		}
 	}()
 	var once sync.Once

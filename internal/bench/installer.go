@@ -91,17 +91,20 @@ func (r *runner) sectionInstaller() error {
 type installer struct {
 	name, bin, root, net, sa string
 	cmd                      *exec.Cmd
-	stderr                   bytes.Buffer
-	inotify                  int
-	gen                      int
+	// stderr is the installer's, a file in root: the child writes it
+	// directly, so reading it while the installer runs races with nothing
+	// (a bytes.Buffer would be filled by os/exec's copying goroutine).
+	stderr  string
+	inotify int
+	gen     int
 }
 
 const entryType = `"type": "linkerd-cni"`
 
 var conflist = []byte(`{"cniVersion":"0.3.1","name":"k8s-pod-network","plugins":[{"type":"ptp","ipam":{"type":"host-local"}},{"type":"portmap","capabilities":{"portMappings":true}}]}`)
 
-func startInstaller(name, bin, pluginPath string) (*installer, error) {
-	bin, err := filepath.Abs(bin)
+func startInstaller(name, bin, pluginPath string) (_ *installer, err error) {
+	bin, err = filepath.Abs(bin)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +113,13 @@ func startInstaller(name, bin, pluginPath string) (*installer, error) {
 		return nil, err
 	}
 	in := &installer{name: name, bin: bin, root: root, net: root + "/host/etc/cni/net.d", sa: root + "/sa", inotify: -1}
+	// The caller stops only what it got back: on a failure, the installer
+	// (one that never got ready keeps running) and its tree go here.
+	defer func() {
+		if err != nil {
+			in.stop()
+		}
+	}()
 	for _, d := range []string{in.net, root + "/host/opt/cni/bin", root + "/image", in.sa} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, err
@@ -150,7 +160,13 @@ mount --bind "$SA" /run/secrets/kubernetes.io/serviceaccount; exec "$BIN" --log-
 		"CONTAINER_MOUNT_PREFIX="+root+"/host", "CONTAINER_CNI_BIN_DIR="+root+"/image",
 		"KUBERNETES_SERVICE_HOST=10.96.0.1", "KUBERNETES_SERVICE_PORT=443",
 		`CNI_NETWORK_CONFIG={"name":"linkerd-cni","type":"linkerd-cni","kubernetes":{"kubeconfig":"__KUBECONFIG_FILEPATH__"}}`)
-	in.cmd.Stderr = &in.stderr
+	in.stderr = root + "/installer.log"
+	errFile, err := os.Create(in.stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer errFile.Close() // the child holds its own descriptor
+	in.cmd.Stderr = errFile
 	if err := in.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -161,12 +177,18 @@ mount --bind "$SA" /run/secrets/kubernetes.io/serviceaccount; exec "$BIN" --log-
 			break
 		}
 		if time.Now().After(end) {
-			return nil, fmt.Errorf("%s never installed: %s", name, in.stderr.String())
+			return nil, fmt.Errorf("%s never installed: %s", name, in.log())
 		}
 	}
 	time.Sleep(50 * time.Millisecond)
 	in.drain()
 	return in, nil
+}
+
+// log is what the installer wrote to stderr so far.
+func (in *installer) log() string {
+	b, _ := os.ReadFile(in.stderr)
+	return string(b)
 }
 
 // rotate is the kubelet's ..data swap with a new token.
@@ -214,7 +236,7 @@ func (in *installer) waitFor(file string, want []byte) error {
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
-			return errors.New("no reaction within 5 s: " + in.stderr.String())
+			return errors.New("no reaction within 5 s: " + in.log())
 		}
 		fds := []unix.PollFd{{Fd: int32(in.inotify), Events: unix.POLLIN}}
 		if k, err := unix.Poll(fds, int(left.Milliseconds())+1); err != nil && !errors.Is(err, syscall.EINTR) {
@@ -285,7 +307,7 @@ func (in *installer) stop() (int64, error) {
 	hwm, herr := vmHWM(in.cmd.Process.Pid)
 	in.cmd.Process.Signal(syscall.SIGTERM)
 	if err := in.cmd.Wait(); err != nil {
-		return 0, fmt.Errorf("exit: %v: %s", err, in.stderr.String())
+		return 0, fmt.Errorf("exit: %v: %s", err, in.log())
 	}
 	return hwm, herr
 }

@@ -200,11 +200,3 @@ func loadEntry(getenv func(string) string, kubeconfigOnHost string) ([]byte, str
 	}
 	return compact.Bytes(), typ, nil
 }
-
-// String shows the configuration (it holds no secret: the token is read
-// when the kubeconfig is written).
-func (c Config) String() string {
-	return fmt.Sprintf("bin=%s net=%s prefix=%s image-bin=%s kubeconfig=%s (host %s, mode %#o) sa=%s ca=%s skip-tls-verify=%v server=%s type=%s entry=%s",
-		c.HostBinDir, c.HostNetDir, c.MountPrefix, c.ContainerBinDir, c.Kubeconfig, c.KubeconfigOnHost, c.KubeconfigMode,
-		c.ServiceAccountDir, c.CAFile, c.SkipTLSVerify, c.Server, c.EntryType, c.Entry)
-}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -20,8 +21,8 @@ func TestLoadDefaultsAndPaths(t *testing.T) {
 		Entry:     []byte(`{"name":"linkerd-cni","type":"linkerd-cni","kubernetes":{"kubeconfig":"/etc/cni/net.d/ZZZ-linkerd-cni-kubeconfig"}}`),
 		EntryType: "linkerd-cni",
 	}
-	if c.String() != want.String() {
-		t.Fatalf("got\n%s\nwant\n%s", c.String(), want.String())
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("got\n%+v\nwant\n%+v", c, want)
 	}
 	// Every variable of upstream's.
 	must(t, os.MkdirAll(filepath.Join(tr.host, "cni/conf"), 0o755))
@@ -34,7 +35,7 @@ func TestLoadDefaultsAndPaths(t *testing.T) {
 	if c.HostNetDir != filepath.Join(tr.host, "cni/conf") || c.HostBinDir != filepath.Join(tr.host, "cni/bin") ||
 		c.Kubeconfig != filepath.Join(tr.host, "cni/conf/kc") || c.KubeconfigOnHost != "/cni/conf/kc" ||
 		c.CAFile != "/some/ca.pem" || !strings.Contains(string(c.Entry), `"kubeconfig":"/cni/conf/kc"`) {
-		t.Fatalf("got %s", c.String())
+		t.Fatalf("got %+v", c)
 	}
 }
 

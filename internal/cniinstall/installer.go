@@ -18,8 +18,9 @@ type Installer struct {
 	cfg Config
 	log *slog.Logger
 
-	binaries   []string
-	kubeconfig []byte // what the kubeconfig file holds, once written
+	binaries []string
+	// wroteKubeconfig: the kubeconfig is ours to remove.
+	wroteKubeconfig bool
 	// patched: the conflists holding our entry, by the path of the file
 	// (a link's target), with what we wrote, for Remove.
 	patched map[string]*patchRecord
@@ -79,7 +80,7 @@ func (in *Installer) RefreshKubeconfig() error {
 		return err
 	}
 	if cur, err := os.ReadFile(in.cfg.Kubeconfig); err == nil && bytes.Equal(cur, kc) {
-		in.kubeconfig = kc
+		in.wroteKubeconfig = true
 		return nil
 	}
 	return in.writeKubeconfig(kc)
@@ -89,7 +90,7 @@ func (in *Installer) writeKubeconfig(kc []byte) error {
 	if err := writeAtomic(in.cfg.Kubeconfig, kc, in.cfg.KubeconfigMode, nil); err != nil {
 		return fmt.Errorf("write the kubeconfig: %w", err)
 	}
-	in.kubeconfig = kc
+	in.wroteKubeconfig = true
 	in.log.Info("wrote kubeconfig", "file", in.cfg.Kubeconfig, "server", in.cfg.Server)
 	return nil
 }

@@ -19,7 +19,7 @@ func (in *Installer) Remove() error {
 			errs = append(errs, err)
 		}
 	}
-	if in.kubeconfig != nil {
+	if in.wroteKubeconfig {
 		if err := removeFile(in.cfg.Kubeconfig); err != nil {
 			errs = append(errs, err)
 		} else {
