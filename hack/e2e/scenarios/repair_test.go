@@ -305,9 +305,21 @@ func TestRepairController(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		// The event may follow the deletion by a moment.
-		time.Sleep(time.Second)
-		ev := eventsFor(t, ns, "LinkerdCNINotConfigured")
+		// The event may follow the deletion by a moment: wait for one per
+		// deleted pod (a fixed second raced a loaded node).
+		var ev map[types.UID]string
+		for evDeadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			ev = eventsFor(t, ns, "LinkerdCNINotConfigured")
+			missing := 0
+			for uid := range failed {
+				if _, ok := ev[uid]; !ok {
+					missing++
+				}
+			}
+			if missing == 0 || time.Now().After(evDeadline) {
+				break
+			}
+		}
 		for uid, name := range failed {
 			if e, ok := ev[uid]; !ok {
 				t.Errorf("no LinkerdCNINotConfigured event for the deleted pod %s", name)
