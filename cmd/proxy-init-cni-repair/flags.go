@@ -3,13 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/proxy-init/netlink-native/internal/logging"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"strings"
 
+	"github.com/proxy-init/netlink-native/internal/logging"
 	"github.com/proxy-init/netlink-native/internal/repair"
 	"github.com/spf13/pflag"
 )

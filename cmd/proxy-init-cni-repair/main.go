@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/proxy-init/netlink-native/internal/logging"
 	"io"
 	"log/slog"
 	"net"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/proxy-init/netlink-native/internal/logging"
 	"github.com/proxy-init/netlink-native/internal/repair"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
