@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,8 +101,7 @@ func measureRSS(t *testing.T, n int) float64 {
 	close(api.release)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	os.WriteFile(kubeconfig, []byte(fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: %q}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n", srv.URL)), 0o600)
+	kubeconfig := writeKubeconfig(t, t.TempDir(), srv.URL, "")
 	admin := freePort(t)
 	cmd := exec.Command(binary, append(required, "--kubeconfig", kubeconfig, "--admin-addr", admin, "--log-level", "warn")...)
 	cmd.Env = []string{"HOME=" + t.TempDir()}
