@@ -21,14 +21,15 @@ type Target struct {
 // whether and how the pod ref is meshed (Decide, bounded by s.Timeout), and
 // if it is, install its rules in target through pod.Apply (or, with
 // s.Simulate, only plan them with pod.Simulate, after opening the namespace
-// as ADD would, so that a dry run refuses what a real one would). The CNI plugin's ADD and the repair
-// controller's in-place mode both call it, so that a pod repaired from the
-// node gets exactly what the plugin would have installed.
+// as ADD would, so that a dry run refuses what a real one would). The CNI
+// plugin's ADD and the repair controller's in-place mode both call it, so
+// that a pod repaired from the node gets exactly what the plugin would have
+// installed.
 //
-// The Decision is nil when the pod is left alone (d.Reason, logged, says
-// why: not meshed, or programmed by its own init container). Errors are CNI
-// errors (*types.Error) as ADD returns them: API failures 11 or CodeAPIRefused,
-// the namespace 4, configuration 7, the kernel CodeKernel.
+// The Decision is nil when the pod is left alone (the reason is logged: not
+// meshed, or programmed by its own init container). Errors are CNI errors
+// (*types.Error) as ADD returns them: API failures 11 or CodeAPIRefused, the
+// namespace 4, configuration 7, the kernel CodeKernel.
 func Program(ctx context.Context, api API, ref PodRef, s *Settings, target Target, log *slog.Logger) (*Decision, error) {
 	d, err := decidePod(ctx, api, ref, s, log)
 	if err != nil || d == nil {
