@@ -97,14 +97,10 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("admin server listening", "addr", ln.Addr().String())
 
-	err = c.Run(ctx)
+	c.Run(ctx)
 	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
-	if err != nil {
-		log.Error("controller stopped", "error", err)
-		return 1
-	}
 	log.Info("shut down")
 	return 0
 }
