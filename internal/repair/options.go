@@ -69,8 +69,8 @@ type Options struct {
 // InPlaceOptions are ModeInPlace's.
 type InPlaceOptions struct {
 	// CNIConfig is the CNI network configuration holding the plugin's
-	// entry (type linkerd-cni or proxy-init-cni): a .conflist or .conf
-	// file, or a directory searched as the kubelet does (the first file in
+	// entry (type linkerd-cni or proxy-init-cni): a .conflist, .conf or
+	// .json file, or a directory searched as the kubelet does (the first file in
 	// name order with such an entry). Read at each repair, so that the
 	// configuration the plugin was installed with after the controller
 	// started is the one used. Required.
