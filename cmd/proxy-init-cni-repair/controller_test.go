@@ -92,6 +92,23 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// writeKubeconfig writes dir/kubeconfig for the API server at server (a
+// URL), with a bearer token unless token is empty; readable by all, for the
+// test that runs the binary as nobody.
+func writeKubeconfig(t *testing.T, dir, server, token string) string {
+	t.Helper()
+	user := "{}"
+	if token != "" {
+		user = "{token: " + token + "}"
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	body := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: %q}}]\nusers: [{name: u, user: %s}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n", server, user)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func get(url string) (int, string) {
 	resp, err := http.Get(url)
 	if err != nil {
@@ -131,14 +148,7 @@ func TestAgainstAPI(t *testing.T) {
 	}
 	defer os.RemoveAll(dir)
 	os.Chmod(dir, 0o755)
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: %q}}]
-users: [{name: u, user: {token: secret-token-never-logged}}]
-contexts: [{name: x, context: {cluster: c, user: u}}]
-current-context: x
-`, srv.URL)), 0o644)
+	kubeconfig := writeKubeconfig(t, dir, srv.URL, "secret-token-never-logged")
 	admin := freePort(t)
 	cmd := exec.Command(binary, append(required, "--kubeconfig", kubeconfig, "--admin-addr", admin, "--log-format", "json", "--log-level", "debug")...)
 	cmd.Env = []string{"HOME=" + dir}
@@ -246,8 +256,7 @@ func TestShutdownBeforeSync(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	defer close(api.release)
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	os.WriteFile(kubeconfig, []byte(fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: %q}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n", srv.URL)), 0o600)
+	kubeconfig := writeKubeconfig(t, t.TempDir(), srv.URL, "")
 	admin := freePort(t)
 	cmd := exec.Command(binary, append(required, "--kubeconfig", kubeconfig, "--admin-addr", admin)...)
 	cmd.Env = []string{"HOME=" + t.TempDir()}
@@ -276,8 +285,7 @@ func TestClientGoLogsAreOurs(t *testing.T) {
 		t.Skip("needs the node namespace")
 	}
 	closed := freePort(t) // nothing listens there any more
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	os.WriteFile(kubeconfig, []byte(fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"http://%s\"}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n", closed)), 0o600)
+	kubeconfig := writeKubeconfig(t, t.TempDir(), "http://"+closed, "")
 	cmd := exec.Command(binary, append(required, "--kubeconfig", kubeconfig, "--admin-addr", freePort(t), "--log-format", "json", "--log-level", "debug")...)
 	cmd.Env = []string{"HOME=" + t.TempDir()}
 	var stderr testns.Buffer

@@ -3,13 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/proxy-init/netlink-native/internal/logging"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"strings"
 
+	"github.com/proxy-init/netlink-native/internal/logging"
 	"github.com/proxy-init/netlink-native/internal/repair"
 	"github.com/spf13/pflag"
 )
@@ -127,8 +127,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*s
 		if _, e := os.Stat(s.cniConfig); e != nil {
 			return nil, usageErr("invalid value %q for %s: %v", s.cniConfig, source("cni-config"), e)
 		}
-		if !strings.HasPrefix(s.criSocket, "unix://") && !strings.HasPrefix(s.criSocket, "/") {
-			return nil, usageErr("invalid value %q for %s: must be unix:///path/to/socket", s.criSocket, source("cri-socket"))
+		if _, e := repair.ParseCRIEndpoint(s.criSocket); e != nil {
+			return nil, usageErr("invalid value %q for %s: %v", s.criSocket, source("cri-socket"), e)
 		}
 	default:
 		return nil, usageErr("invalid value %q for %s: must be delete or in-place", mode, source("repair-mode"))

@@ -17,7 +17,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/proxy-init/netlink-native/internal/logging"
 	"io"
 	"log/slog"
 	"net"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/proxy-init/netlink-native/internal/logging"
 	"github.com/proxy-init/netlink-native/internal/repair"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/rest"
@@ -97,14 +97,10 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 	go func() { _ = srv.Serve(ln) }()
 	log.Info("admin server listening", "addr", ln.Addr().String())
 
-	err = c.Run(ctx)
+	c.Run(ctx)
 	shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
-	if err != nil {
-		log.Error("controller stopped", "error", err)
-		return 1
-	}
 	log.Info("shut down")
 	return 0
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -19,29 +18,9 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	if os.Geteuid() == 0 && !testns.InNodeNamespace() {
-		return testns.RunInNodeNamespace(m)
-	}
-	dir, err := os.MkdirTemp("", "proxy-init-cni-repair-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	// TestAgainstAPI runs the binary as nobody.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if binary, err = testns.BuildCommand(dir, "proxy-init-cni-repair"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return testns.RunInNodeNamespace(m)
+	// TestAgainstAPI runs the binary as nobody: RunWithCommand's directory
+	// is readable by all.
+	os.Exit(testns.RunWithCommand(m, "proxy-init-cni-repair", func(b string) { binary = b }))
 }
 
 type result struct {

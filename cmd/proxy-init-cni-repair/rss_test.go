@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +33,7 @@ func injectedPod(i int) corev1.Pod {
 	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}}
 	return corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: fmt.Sprintf("web-%05d", i), Namespace: "app", UID: types.UID("uid-" + metav1TypesUID(i)), ResourceVersion: strconv.Itoa(100 + i),
+			Name: fmt.Sprintf("web-%05d", i), Namespace: "app", UID: types.UID(fmt.Sprintf("uid-%08d-0000-0000-0000-000000000000", i)), ResourceVersion: strconv.Itoa(100 + i),
 			Labels:          map[string]string{"linkerd.io/control-plane-ns": "linkerd", "app": "web", "pod-template-hash": "5d8f7c9b6"},
 			Annotations:     ann,
 			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet", Operation: "Update", FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(fields)}},
@@ -58,8 +57,6 @@ func injectedPod(i int) corev1.Pod {
 	}
 }
 
-func metav1TypesUID(i int) string { return fmt.Sprintf("%08d-0000-0000-0000-000000000000", i) }
-
 // TestReportRSS measures the controller's resident memory with N meshed pods
 // on its node (1,000 by default; REPAIR_RSS_PODS overrides), against a
 // baseline run with none in the same test, and logs both (go test -v). The
@@ -73,7 +70,10 @@ func TestReportRSS(t *testing.T) {
 	}
 	n := 1000
 	if v := os.Getenv("REPAIR_RSS_PODS"); v != "" {
-		n, _ = strconv.Atoi(v)
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 0 {
+			t.Fatalf("REPAIR_RSS_PODS=%q: must be a pod count", v)
+		}
 	}
 	base := measureRSS(t, 0)
 	loaded := measureRSS(t, n)
@@ -102,8 +102,7 @@ func measureRSS(t *testing.T, n int) float64 {
 	close(api.release)
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	os.WriteFile(kubeconfig, []byte(fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: %q}}]\nusers: [{name: u, user: {}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n", srv.URL)), 0o600)
+	kubeconfig := writeKubeconfig(t, t.TempDir(), srv.URL, "")
 	admin := freePort(t)
 	cmd := exec.Command(binary, append(required, "--kubeconfig", kubeconfig, "--admin-addr", admin, "--log-level", "warn")...)
 	cmd.Env = []string{"HOME=" + t.TempDir()}
@@ -118,20 +117,6 @@ func measureRSS(t *testing.T, n int) float64 {
 		samples = append(samples, vmRSS(t, cmd.Process.Pid))
 	}
 	slices.Sort(samples)
-	if os.Getenv("REPAIR_RSS_DEBUG") != "" {
-		st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-		for _, l := range strings.Split(string(st), "\n") {
-			if strings.HasPrefix(l, "Rss") {
-				t.Log(n, l)
-			}
-		}
-		_, m := get("http://" + admin + "/metrics")
-		for _, l := range strings.Split(m, "\n") {
-			if strings.HasPrefix(l, "go_memstats_heap_inuse_bytes") || strings.HasPrefix(l, "go_memstats_heap_alloc_bytes") || strings.HasPrefix(l, "go_memstats_sys_bytes") || strings.HasPrefix(l, "go_memstats_heap_idle_bytes") || strings.HasPrefix(l, "go_memstats_heap_released_bytes") || strings.HasPrefix(l, "go_memstats_stack_inuse") {
-				t.Log(n, l)
-			}
-		}
-	}
 	return samples[2]
 }
 

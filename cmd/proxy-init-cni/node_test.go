@@ -30,25 +30,7 @@ import (
 var pluginDir string // holds the built proxy-init-cni
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	if os.Geteuid() == 0 && !testns.InNodeNamespace() {
-		return testns.RunInNodeNamespace(m)
-	}
-	dir, err := os.MkdirTemp("", "proxy-init-cni-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if _, err := testns.BuildCommand(dir, "proxy-init-cni"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	pluginDir = dir
-	return testns.RunInNodeNamespace(m)
+	os.Exit(testns.RunWithCommand(m, "proxy-init-cni", func(b string) { pluginDir = filepath.Dir(b) }))
 }
 
 // refPlugins is where Debian's containernetworking-plugins live.

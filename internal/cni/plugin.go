@@ -32,20 +32,9 @@ type Plugin struct {
 	Engine nat.Engine
 }
 
-// openNetNS opens CNI_NETNS for nat/pod: checked to be a pod's namespace
-// and handed over as a file (pod.AtFile), so that what was checked is what
-// is programmed. With an Engine it opens nothing (nil, nil).
-func (p *Plugin) openNetNS(path string) (*os.File, error) {
-	if p.Engine != nil {
-		return nil, nil
-	}
-	return openPodNetNS(path)
-}
-
-// target is the namespace f that openNetNS opened, or the Engine, logging
-// to log.
-func (p *Plugin) target(f *os.File, log *slog.Logger) pod.Target {
-	return podTarget(Target{Engine: p.Engine}, f, log)
+// target is where a verb acts: CNI_NETNS netns, or the Engine.
+func (p *Plugin) target(netns string) Target {
+	return Target{NetNS: netns, Engine: p.Engine}
 }
 
 func (p *Plugin) api(s *Settings) (API, error) {
@@ -89,18 +78,14 @@ func (p *Plugin) start(verb string, args *skel.CmdArgs) (*invocation, error) {
 	return &invocation{s: s, log: log, ref: ref, pod: ok}, nil
 }
 
-// decide asks the API about the pod; nil means leave it alone (the reason is
-// logged).
-func (p *Plugin) decide(inv *invocation) (*Decision, error) {
+// podAPI is the API client for the pod CNI_ARGS names; nil (logged) when
+// it names none, which leaves the invocation nothing to do.
+func (p *Plugin) podAPI(inv *invocation) (API, error) {
 	if !inv.pod {
 		inv.log.Info("no K8S_POD_NAMESPACE/K8S_POD_NAME in CNI_ARGS: not a Kubernetes pod, nothing to do")
 		return nil, nil
 	}
-	api, err := p.api(inv.s)
-	if err != nil {
-		return nil, err
-	}
-	return decidePod(context.Background(), api, inv.ref, inv.s, inv.log)
+	return p.api(inv.s)
 }
 
 // Add installs the pod's rules in CNI_NETNS and returns the result to print:
@@ -110,16 +95,14 @@ func (p *Plugin) Add(args *skel.CmdArgs) (types.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !inv.pod {
-		inv.log.Info("no K8S_POD_NAMESPACE/K8S_POD_NAME in CNI_ARGS: not a Kubernetes pod, nothing to do")
-		return passThrough(inv.s)
-	}
-	api, err := p.api(inv.s)
+	api, err := p.podAPI(inv)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := Program(context.Background(), api, inv.ref, inv.s, Target{NetNS: args.Netns, Engine: p.Engine}, inv.log); err != nil {
-		return nil, err
+	if api != nil {
+		if _, err := Program(context.Background(), api, inv.ref, inv.s, p.target(args.Netns), inv.log); err != nil {
+			return nil, err
+		}
 	}
 	return passThrough(inv.s)
 }
@@ -154,7 +137,8 @@ func (p *Plugin) Del(args *skel.CmdArgs) error {
 		log.Info("no CNI_NETNS: nothing to remove")
 		return nil
 	}
-	f, err := p.openNetNS(args.Netns)
+	t := p.target(args.Netns)
+	f, err := t.open()
 	if err != nil {
 		if errors.Is(err, errOwnNetNS) {
 			return netnsError(err)
@@ -164,7 +148,7 @@ func (p *Plugin) Del(args *skel.CmdArgs) error {
 	}
 	defer f.Close()
 	// Remove reads no configuration: a pod can always be torn down.
-	if _, err := pod.Remove(context.Background(), p.target(f, log)); err != nil {
+	if _, err := pod.Remove(context.Background(), t.at(f, log)); err != nil {
 		return runError(err, nil)
 	}
 	return nil
@@ -177,7 +161,11 @@ func (p *Plugin) Check(args *skel.CmdArgs) error {
 	if err != nil {
 		return err
 	}
-	d, err := p.decide(inv)
+	api, err := p.podAPI(inv)
+	if err != nil || api == nil {
+		return err
+	}
+	d, err := decidePod(context.Background(), api, inv.ref, inv.s, inv.log)
 	if err != nil || d == nil {
 		return err
 	}
@@ -187,12 +175,13 @@ func (p *Plugin) Check(args *skel.CmdArgs) error {
 		inv.log.Info("linkerd.simulate: ADD installed nothing, so there is nothing to check")
 		return nil
 	}
-	f, err := p.openNetNS(args.Netns)
+	t := p.target(args.Netns)
+	f, err := t.open()
 	if err != nil {
 		return netnsError(err)
 	}
 	defer f.Close()
-	res, err := pod.Verify(context.Background(), p.target(f, inv.log), d.Config)
+	res, err := pod.Verify(context.Background(), t.at(f, inv.log), d.Config)
 	if err != nil {
 		return runError(err, d)
 	}

@@ -21,29 +21,28 @@ type Target struct {
 // whether and how the pod ref is meshed (Decide, bounded by s.Timeout), and
 // if it is, install its rules in target through pod.Apply (or, with
 // s.Simulate, only plan them with pod.Simulate, after opening the namespace
-// as ADD would, so that a dry run refuses what a real one would). The CNI plugin's ADD and the repair
-// controller's in-place mode both call it, so that a pod repaired from the
-// node gets exactly what the plugin would have installed.
+// as ADD would, so that a dry run refuses what a real one would). The CNI
+// plugin's ADD and the repair controller's in-place mode both call it, so
+// that a pod repaired from the node gets exactly what the plugin would have
+// installed.
 //
-// The Decision is nil when the pod is left alone (d.Reason, logged, says
-// why: not meshed, or programmed by its own init container). Errors are CNI
-// errors (*types.Error) as ADD returns them: API failures 11 or CodeAPIRefused,
-// the namespace 4, configuration 7, the kernel CodeKernel.
+// The Decision is nil when the pod is left alone (the reason is logged: not
+// meshed, or programmed by its own init container). Errors are CNI errors
+// (*types.Error) as ADD returns them: API failures 11 or CodeAPIRefused, the
+// namespace 4, configuration 7, the kernel CodeKernel.
 func Program(ctx context.Context, api API, ref PodRef, s *Settings, target Target, log *slog.Logger) (*Decision, error) {
 	d, err := decidePod(ctx, api, ref, s, log)
 	if err != nil || d == nil {
 		return nil, err
 	}
-	var f *os.File
-	if target.Engine == nil {
-		if f, err = openPodNetNS(target.NetNS); err != nil {
-			return d, netnsError(err)
-		}
-		defer f.Close()
+	f, err := target.open()
+	if err != nil {
+		return d, netnsError(err)
 	}
+	defer f.Close()
 	if !s.Simulate {
 		// pod.Apply logs what it installed.
-		if _, err := pod.Apply(ctx, podTarget(target, f, log), d.Config, pod.ApplyOptions{}); err != nil {
+		if _, err := pod.Apply(ctx, target.at(f, log), d.Config, pod.ApplyOptions{}); err != nil {
 			return d, runError(err, d)
 		}
 		return d, nil
@@ -56,15 +55,24 @@ func Program(ctx context.Context, api API, ref PodRef, s *Settings, target Targe
 	return d, nil
 }
 
-// podTarget is target's Engine, or else the namespace f opened from
-// target.NetNS, logging to log.
-func podTarget(target Target, f *os.File, log *slog.Logger) pod.Target {
-	t := pod.AtFile(f)
-	if target.Engine != nil {
-		t = pod.OnEngine(target.Engine)
+// open opens t.NetNS for nat/pod: checked to be a pod's namespace and
+// handed over as a file (pod.AtFile), so that what was checked is what is
+// programmed. With an Engine it opens nothing (nil, nil).
+func (t Target) open() (*os.File, error) {
+	if t.Engine != nil {
+		return nil, nil
 	}
-	t.Logger = log
-	return t
+	return openPodNetNS(t.NetNS)
+}
+
+// at is the namespace f that open opened, or the Engine, logging to log.
+func (t Target) at(f *os.File, log *slog.Logger) pod.Target {
+	pt := pod.AtFile(f)
+	if t.Engine != nil {
+		pt = pod.OnEngine(t.Engine)
+	}
+	pt.Logger = log
+	return pt
 }
 
 // decidePod is Decide with the configuration's timeout over all of the pod's

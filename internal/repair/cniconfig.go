@@ -20,9 +20,9 @@ var PluginTypes = []string{"linkerd-cni", "proxy-init-cni"}
 // plugin is not installed (yet).
 var ErrNoPluginConfig = errors.New("no linkerd-cni or proxy-init-cni entry")
 
-// LoadCNISettings reads the plugin's entry from path, a .conflist or .conf
-// file or a directory of them (the first file in name order that has the
-// entry, as the kubelet picks the first network), and decodes it as the
+// LoadCNISettings reads the plugin's entry from path, a .conflist, .conf or
+// .json file or a directory of them (the first file in name order that has
+// the entry, as the kubelet picks the first network), and decodes it as the
 // plugin decodes its stdin, with the list's cniVersion and name, as the
 // runtime passes them. It returns the file it used.
 func LoadCNISettings(path string) (*cni.Settings, string, error) {
@@ -53,7 +53,7 @@ func LoadCNISettings(path string) (*cni.Settings, string, error) {
 		}
 		return s, p, err
 	}
-	return nil, "", fmt.Errorf("CNI network configuration directory %s: %w in any .conflist or .conf file", path, ErrNoPluginConfig)
+	return nil, "", fmt.Errorf("CNI network configuration directory %s: %w in any .conflist, .conf or .json file", path, ErrNoPluginConfig)
 }
 
 func settingsFromFile(path string) (*cni.Settings, error) {

@@ -97,10 +97,10 @@ func New(kube Kube, opts Options) (*Controller, error) {
 	return c, nil
 }
 
-// Run watches and repairs until ctx ends, then waits for the workers. The
-// informer retries a failing API server by itself, so Run has no error of
-// its own to return; the error result is for future use and always nil.
-func (c *Controller) Run(ctx context.Context) error {
+// Run watches and repairs until ctx ends, then waits for the workers. It
+// has no error to return: the informer retries a failing API server by
+// itself, and a failed repair is logged, counted and retried.
+func (c *Controller) Run(ctx context.Context) {
 	defer c.queue.ShutDown()
 	c.log.Info("watching pods", "node", c.opts.NodeName, "labelSelector", DataPlaneLabel, "mode", string(c.opts.Mode))
 	go c.informer.RunWithContext(ctx)
@@ -114,7 +114,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		// Stopped before the first list came (the informer retries an
 		// unreachable API server until then): a shutdown, not a failure.
 		c.log.Info("stopped before the pod list was read", "cause", context.Cause(ctx).Error())
-		return nil
+		return
 	}
 	// The first list decoded every pod in full before the transform
 	// trimmed it: hand that garbage back to the kernel now, instead of
@@ -133,7 +133,6 @@ func (c *Controller) Run(ctx context.Context) error {
 	<-ctx.Done()
 	c.queue.ShutDown()
 	wg.Wait()
-	return nil
 }
 
 // Ready reports whether the pod cache has synced (the admin server's

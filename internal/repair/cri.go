@@ -40,16 +40,27 @@ type CRI struct {
 	rs   runtimeapi.RuntimeServiceClient
 }
 
-// DialCRI connects to endpoint, unix:///path or a plain socket path. The
-// connection is made lazily, at the first call.
-func DialCRI(endpoint string) (*CRI, error) {
+// ParseCRIEndpoint is endpoint, unix:///path or a plain socket path, as
+// the gRPC target DialCRI dials; anything else is refused, with the reason
+// alone (the caller names where the value came from).
+func ParseCRIEndpoint(endpoint string) (string, error) {
 	if strings.HasPrefix(endpoint, "/") {
 		endpoint = "unix://" + endpoint
 	}
 	if !strings.HasPrefix(endpoint, "unix://") {
-		return nil, fmt.Errorf("CRI endpoint %q: must be unix:///path/to/socket", endpoint)
+		return "", errors.New("must be unix:///path/to/socket")
 	}
-	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return endpoint, nil
+}
+
+// DialCRI connects to endpoint (see ParseCRIEndpoint). The connection is
+// made lazily, at the first call.
+func DialCRI(endpoint string) (*CRI, error) {
+	target, err := ParseCRIEndpoint(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("CRI endpoint %q: %w", endpoint, err)
+	}
+	conn, err := grpc.NewClient(target, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, fmt.Errorf("CRI endpoint %q: %w", endpoint, err)
 	}

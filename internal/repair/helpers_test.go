@@ -95,13 +95,11 @@ func newHarness(t *testing.T, opts Options, objs ...*corev1.Pod) *harness {
 
 func (h *harness) start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- h.c.Run(ctx) }()
+	done := make(chan struct{})
+	go func() { h.c.Run(ctx); close(done) }()
 	h.t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
-			h.t.Errorf("Run: %v", err)
-		}
+		<-done
 		if h.t.Failed() {
 			h.t.Logf("controller log:\n%s", h.logs.String())
 		}

@@ -5,12 +5,12 @@ package repair
 import (
 	"bytes"
 	"context"
-	"github.com/proxy-init/netlink-native/internal/repair/clientset"
 	"strings"
 	"testing"
 
 	"github.com/containernetworking/cni/pkg/skel"
 	"github.com/proxy-init/netlink-native/internal/cni"
+	"github.com/proxy-init/netlink-native/internal/repair/clientset"
 	"github.com/proxy-init/netlink-native/internal/testns"
 	"github.com/proxy-init/netlink-native/nat/pod"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"

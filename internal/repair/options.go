@@ -69,8 +69,8 @@ type Options struct {
 // InPlaceOptions are ModeInPlace's.
 type InPlaceOptions struct {
 	// CNIConfig is the CNI network configuration holding the plugin's
-	// entry (type linkerd-cni or proxy-init-cni): a .conflist or .conf
-	// file, or a directory searched as the kubelet does (the first file in
+	// entry (type linkerd-cni or proxy-init-cni): a .conflist, .conf or
+	// .json file, or a directory searched as the kubelet does (the first file in
 	// name order with such an entry). Read at each repair, so that the
 	// configuration the plugin was installed with after the controller
 	// started is the one used. Required.
@@ -116,21 +116,18 @@ func (o *Options) withDefaults() (Options, error) {
 	if out.Logger == nil {
 		out.Logger = slog.New(slog.DiscardHandler)
 	}
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	def(&out.QueueCapacity, DefaultQueueCapacity)
-	def(&out.Workers, DefaultWorkers)
-	def(&out.MaxRetries, DefaultMaxRetries)
-	dur := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	dur(&out.DeleteTimeout, DefaultCallTimeout)
-	dur(&out.EventTimeout, DefaultCallTimeout)
-	dur(&out.InPlace.Timeout, DefaultRepairTimeout)
+	orDefault(&out.QueueCapacity, DefaultQueueCapacity)
+	orDefault(&out.Workers, DefaultWorkers)
+	orDefault(&out.MaxRetries, DefaultMaxRetries)
+	orDefault(&out.DeleteTimeout, DefaultCallTimeout)
+	orDefault(&out.EventTimeout, DefaultCallTimeout)
+	orDefault(&out.InPlace.Timeout, DefaultRepairTimeout)
 	return out, nil
+}
+
+// orDefault sets *v to d when it is zero or negative (an unset option).
+func orDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
