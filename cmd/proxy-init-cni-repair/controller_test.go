@@ -82,7 +82,7 @@ const brokenPod = `{"metadata":{"name":"broken","namespace":"app","uid":"uid-bro
 "spec":{"nodeName":"node-a","containers":[{"name":"linkerd-proxy"}]},
 "status":{"initContainerStatuses":[{"name":"linkerd-network-validator","restartCount":2,"ready":false,"image":"x","imageID":"","state":{"waiting":{"reason":"CrashLoopBackOff"}},"lastState":{"terminated":{"exitCode":95,"reason":"Error","startedAt":null,"finishedAt":null}}}]}}`
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -95,7 +95,7 @@ func freePort(t *testing.T) string {
 // writeKubeconfig writes dir/kubeconfig for the API server at server (a
 // URL), with a bearer token unless token is empty; readable by all, for the
 // test that runs the binary as nobody.
-func writeKubeconfig(t *testing.T, dir, server, token string) string {
+func writeKubeconfig(t testing.TB, dir, server, token string) string {
 	t.Helper()
 	user := "{}"
 	if token != "" {
@@ -234,7 +234,7 @@ func TestAgainstAPI(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {

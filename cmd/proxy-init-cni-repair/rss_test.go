@@ -57,28 +57,33 @@ func injectedPod(i int) corev1.Pod {
 	}
 }
 
-// TestReportRSS measures the controller's resident memory with N meshed pods
-// on its node (1,000 by default; REPAIR_RSS_PODS overrides), against a
-// baseline run with none in the same test, and logs both (go test -v). The
-// API server filters by node, so the cluster's other pods never reach the
-// controller; its cache keeps a few fields per pod. It asserts nothing
-// about the figures (they vary by machine) beyond the run succeeding.
-func TestReportRSS(t *testing.T) {
+// BenchmarkControllerRSS measures the controller's resident memory with N
+// meshed pods on its node (1,000 by default; REPAIR_RSS_PODS overrides),
+// against a baseline run with none, and reports both (MiB) and the cost per
+// pod (KiB). The API server filters by node, so the cluster's other pods
+// never reach the controller; its cache keeps a few fields per pod. It is a
+// benchmark, not a test: the figures vary by machine and assert nothing.
+func BenchmarkControllerRSS(b *testing.B) {
 	if !testns.InNodeNamespace() {
-		testns.RequireRoot(t)
-		t.Skip("needs the node namespace")
+		testns.RequireRoot(b)
+		b.Skip("runs in the node namespace TestMain makes")
 	}
 	n := 1000
 	if v := os.Getenv("REPAIR_RSS_PODS"); v != "" {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil || n < 0 {
-			t.Fatalf("REPAIR_RSS_PODS=%q: must be a pod count", v)
+			b.Fatalf("REPAIR_RSS_PODS=%q: must be a pod count", v)
 		}
 	}
-	base := measureRSS(t, 0)
-	loaded := measureRSS(t, n)
-	t.Logf("controller RSS: %.1f MiB with no pods, %.1f MiB with %d meshed pods on its node (+%.1f KiB per pod); pod JSON %d bytes each",
-		base/(1<<20), loaded/(1<<20), n, (loaded-base)/1024/float64(max(n, 1)), podSize())
+	var base, loaded float64
+	for b.Loop() {
+		base = measureRSS(b, 0)
+		loaded = measureRSS(b, n)
+	}
+	b.ReportMetric(base/(1<<20), "MiB-idle")
+	b.ReportMetric(loaded/(1<<20), "MiB-loaded")
+	b.ReportMetric((loaded-base)/1024/float64(max(n, 1)), "KiB/pod")
+	b.Logf("%d meshed pods on the node; pod JSON %d bytes each", n, podSize())
 }
 
 func podSize() int {
@@ -88,7 +93,7 @@ func podSize() int {
 
 // measureRSS runs the binary against a fake API listing n pods and returns
 // the median of five VmRSS samples taken after it is ready.
-func measureRSS(t *testing.T, n int) float64 {
+func measureRSS(t testing.TB, n int) float64 {
 	t.Helper()
 	items := make([]string, n)
 	for i := range n {
@@ -120,7 +125,7 @@ func measureRSS(t *testing.T, n int) float64 {
 	return samples[2]
 }
 
-func vmRSS(t *testing.T, pid int) float64 {
+func vmRSS(t testing.TB, pid int) float64 {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
